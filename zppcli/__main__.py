@@ -1,0 +1,3 @@
+from zppcli.cli import main
+
+main()

@@ -1,0 +1,184 @@
+"""Opening a zpp db: path resolution, pragmas, creation and migration.
+
+This is the only module that opens a connection. It imports nothing heavy:
+every command, including the fast search path, goes through it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from zppcli.errors import SchemaTooNew, ZppError
+
+APPLICATION_ID = 0x5A505031  # "ZPP1"
+SQLITE_HEADER = b"SQLite format 3\x00"
+MIGRATIONS_PACKAGE = "zppcli.migrations"
+
+
+def default_path() -> Path:
+    from platformdirs import user_data_dir  # only when neither --db nor ZPP_DB is set
+
+    return Path(user_data_dir("zpp", appauthor=False)) / "zpp.db"
+
+
+def resolve_path(db: str | os.PathLike | None = None) -> Path:
+    """--db PATH > $ZPP_DB > the platform's user data dir."""
+    if db:
+        return Path(db).expanduser()
+    env = os.environ.get("ZPP_DB")
+    if env:
+        return Path(env).expanduser()
+    return default_path()
+
+
+def schema_sql() -> str:
+    """The schema as shipped in the wheel, or from the repo root in a checkout."""
+    packaged = resources.files("zppcli").joinpath("schema.sql")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "schema.sql").read_text(encoding="utf-8")
+
+
+def schema_version() -> int:
+    match = re.search(r"PRAGMA\s+user_version\s*=\s*(\d+)", schema_sql(), re.IGNORECASE)
+    assert match, "schema.sql must end by setting PRAGMA user_version"
+    return int(match.group(1))
+
+
+def migration_steps() -> dict[int, str]:
+    """{target version: SQL} for every file zppcli/migrations/NNNN_name.sql."""
+    steps = {}
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        match = re.fullmatch(r"(\d{4})_[\w-]+\.sql", entry.name)
+        if match:
+            steps[int(match.group(1))] = entry.read_text(encoding="utf-8")
+    return steps
+
+
+def is_zpp_file(path: Path) -> bool:
+    """True when the file is an SQLite db carrying zpp's application id."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except OSError:
+        return False
+    return (
+        len(header) == 100
+        and header.startswith(SQLITE_HEADER)
+        and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+    )
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 10000")
+
+
+def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and if needed create or migrate) the zpp db at path.
+
+    Raises NotFound-style ZppError when the file is missing and create is
+    False, ZppError for a non-zpp SQLite file, SchemaTooNew for a newer schema.
+    """
+    exists = path.exists() and path.stat().st_size > 0
+    if not exists and not create:
+        raise ZppError(f"no zpp db at {path}; create one with `zpp db init` (or pass --db PATH)")
+    if exists and not path.is_file():
+        raise ZppError(f"db path {str(path)!r} is not a file")
+    if not exists:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    uri = f"file:{path}?mode=ro" if readonly and exists else None
+    try:
+        conn = (
+            sqlite3.connect(uri, uri=True, isolation_level=None)
+            if uri
+            else sqlite3.connect(path, isolation_level=None)
+        )
+    except sqlite3.OperationalError as e:
+        raise ZppError(f"cannot open db {str(path)!r}: {e}") from None
+    _configure(conn)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise ZppError(f"{path} is not a zpp db ({e})") from None
+    current = schema_version()
+    if exists and app_id != APPLICATION_ID:
+        has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if has_tables:
+            conn.close()
+            raise ZppError(f"{path} is an SQLite file but not a zpp db (application_id {app_id})")
+    if version > current:
+        conn.close()
+        raise SchemaTooNew(
+            f"{path} has schema version {version}, newer than this zpp understands "
+            f"({current}); upgrade zpp (pip install -U zppcli) to open it"
+        )
+    if version < current and not readonly:
+        _create_or_migrate(conn, path, version, current)
+    elif version < current:
+        conn.close()
+        return connect(path, create=create, readonly=False)
+    return conn
+
+
+def _create_or_migrate(conn: sqlite3.Connection, path: Path, version: int, current: int) -> None:
+    if version == 0:
+        conn.executescript("BEGIN;" + schema_sql() + ";COMMIT;")
+        conn.execute("PRAGMA journal_mode = WAL")
+        return
+    backup = backup_copy(conn, path, f"v{version}")
+    steps = migration_steps()
+    missing = [v for v in range(version + 1, current + 1) if v not in steps]
+    if missing:
+        raise ZppError(f"no migration to schema version {missing[0]}; {path} is unchanged")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for target in range(version + 1, current + 1):
+            for statement in split_statements(steps[target]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target:d}")
+        conn.execute("COMMIT")
+    except sqlite3.Error as e:
+        conn.execute("ROLLBACK")
+        raise ZppError(f"migrating {path} failed ({e}); it is unchanged, backup at {backup}") from e
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (so they run in our transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not buffer.strip().startswith("--"):
+        statements.append(buffer.strip())
+    return statements
+
+
+def backup_copy(conn: sqlite3.Connection, path: Path, label: str) -> Path:
+    """A consistent copy of the db beside it (the backup API, not a file copy)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.{label}-{stamp}.bak")
+    dest = sqlite3.connect(target)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    return target
+
+
+def table_names(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        " AND name NOT LIKE 'members_fts%' ORDER BY name"
+    )
+    return [r[0] for r in rows]

@@ -1,0 +1,127 @@
+"""The one renderer: rows of dicts out as a table, JSON, CSV or TSV.
+
+Data goes to stdout, messages to stderr. A table on a terminal, TSV when piped.
+rich is imported only when a table is drawn, so piped output stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+FORMATS = ("table", "json", "csv", "tsv")
+_NUMBER = re.compile(r"^[+-]?\d[\d .]*$")
+
+
+def default_format(stream: TextIO | None = None) -> str:
+    stream = stream or sys.stdout
+    return "table" if stream.isatty() else "tsv"
+
+
+def choose(fmt: str | None, json_flag: bool = False) -> str:
+    if json_flag:
+        return "json"
+    return fmt or os.environ.get("ZPP_FORMAT") or default_format()
+
+
+def flat(value: Any) -> str:
+    """A cell for table/CSV/TSV: lists joined, dicts as JSON, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(flat(v) if not isinstance(v, dict) else json.dumps(v, ensure_ascii=False) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def csv_safe(cell: str) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ TAB or CR gets a
+    leading apostrophe, unless it is a plain number such as +31612345678."""
+    if cell and cell[0] in "=+-@\t\r" and not _NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+def tsv_cell(cell: str) -> str:
+    return cell.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def columns_of(rows: Sequence[dict], columns: Sequence[str] | None) -> list[str]:
+    if columns:
+        return list(columns)
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    return list(seen)
+
+
+def render(
+    rows: Iterable[dict[str, Any]],
+    fmt: str,
+    columns: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    stream = stream or sys.stdout
+    rows = list(rows)
+    cols = columns_of(rows, columns)
+    if fmt == "json":
+        json.dump(rows, stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+    elif fmt == "csv":
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(cols)
+        for row in rows:
+            writer.writerow([csv_safe(flat(row.get(c))) for c in cols])
+    elif fmt == "tsv":
+        stream.write("\t".join(cols) + "\n")
+        for row in rows:
+            stream.write("\t".join(tsv_cell(flat(row.get(c))) for c in cols) + "\n")
+    elif fmt == "table":
+        _table(rows, cols, title, stream)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_record(rec: dict[str, Any], fmt: str, *, stream: TextIO | None = None) -> None:
+    """One record: a field/value table, or the object itself in JSON."""
+    stream = stream or sys.stdout
+    if fmt == "json":
+        json.dump(rec, stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+        return
+    pairs = [{"field": k, "value": flat(v)} for k, v in rec.items() if v not in ("", [], None)]
+    if fmt == "table":
+        _table(pairs, ["field", "value"], None, stream, header=False)
+    else:
+        render(pairs, fmt, ["field", "value"], stream=stream)
+
+
+def _table(rows: list[dict], cols: list[str], title: str | None, stream: TextIO, header: bool = True) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=title, show_header=header, header_style="bold",
+        box=box.SIMPLE_HEAD if header else None, pad_edge=False,
+    )
+    for col in cols:
+        table.add_column(col, overflow="fold", style="bold" if not header and col == "field" else None)
+    for row in rows:
+        table.add_row(*(flat(row.get(c)) for c in cols))
+    Console(file=stream, soft_wrap=False).print(table)
+
+
+def message(text: str) -> None:
+    """A note for the person at the terminal, on stderr."""
+    print(text, file=sys.stderr)

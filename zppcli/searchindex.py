@@ -1,0 +1,112 @@
+"""Keeps the full-text index of members (members_fts) in step with the data.
+
+The store refreshes the members a transaction touched before it commits;
+`zpp db reindex` rebuilds everything. The index text is folded (textfold) so
+that ł, ø, ß and æ match their plain-letter spellings.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+
+from zppcli.textfold import fold
+
+CHUNK = 500
+# bm25 weights per column: member_id, name, skills, meta, bio.
+WEIGHTS = (0.0, 10.0, 8.0, 3.0, 1.0)
+
+
+def fts_rowid(member_id: str) -> int:
+    """A stable 60-bit rowid from the UUID (rowids of ordinary tables change on VACUUM)."""
+    return int(member_id.replace("-", "")[:15], 16)
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _documents(conn: sqlite3.Connection, ids: list[str]) -> list[tuple]:
+    marks = ",".join("?" * len(ids))
+    skills: dict[str, list[str]] = defaultdict(list)
+    for row in conn.execute(
+        f"""SELECT ms.member_id, s.name,
+                   (SELECT group_concat(a.alias, ' ') FROM skill_aliases a
+                     WHERE a.skill_id = s.id AND a.deleted = 0) AS aliases
+              FROM member_skills ms JOIN skills s ON s.id = ms.skill_id AND s.deleted = 0
+             WHERE ms.deleted = 0 AND ms.member_id IN ({marks})
+               AND NOT (ms.wants_to_learn = 1 AND ms.level = 'learning')""",
+        ids,
+    ):
+        skills[row[0]].append(f"{row[1]} {row[2] or ''}")
+    collectives: dict[str, list[str]] = defaultdict(list)
+    for row in conn.execute(
+        f"""SELECT cm.member_id, c.name, c.handle FROM collective_members cm
+              JOIN collectives c ON c.id = cm.collective_id AND c.deleted = 0
+             WHERE cm.deleted = 0 AND cm.member_id IN ({marks})""",
+        ids,
+    ):
+        collectives[row[0]].append(f"{row[1]} {row[2]}")
+    docs = []
+    for m in conn.execute(
+        f"""SELECT id, handle, display_name, city, region, tags, languages, bio
+              FROM members WHERE deleted = 0 AND id IN ({marks})""",
+        ids,
+    ):
+        meta = " ".join(
+            [m["city"], m["region"], *json.loads(m["tags"]), *json.loads(m["languages"]),
+             *collectives[m["id"]]]
+        )
+        docs.append(
+            (
+                fts_rowid(m["id"]),
+                m["id"],
+                fold(f"{m['display_name']} {m['handle']}"),
+                fold(" ".join(skills[m["id"]])),
+                fold(meta),
+                fold(m["bio"]),
+            )
+        )
+    return docs
+
+
+def refresh(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
+    ids = sorted(set(member_ids))
+    for chunk in _chunks(ids):
+        conn.executemany(
+            "DELETE FROM members_fts WHERE rowid = ?", [(fts_rowid(i),) for i in chunk]
+        )
+        conn.executemany(
+            "INSERT INTO members_fts (rowid, member_id, name, skills, meta, bio)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            _documents(conn, chunk),
+        )
+
+
+def rebuild(conn: sqlite3.Connection) -> int:
+    conn.execute("DELETE FROM members_fts")
+    ids = [r[0] for r in conn.execute("SELECT id FROM members WHERE deleted = 0")]
+    refresh(conn, ids)
+    conn.execute("INSERT INTO members_fts (members_fts) VALUES ('optimize')")
+    return len(ids)
+
+
+def members_with_skills(conn: sqlite3.Connection, skill_ids: set[str]) -> set[str]:
+    marks = ",".join("?" * len(skill_ids))
+    rows = conn.execute(
+        f"SELECT DISTINCT member_id FROM member_skills WHERE skill_id IN ({marks})",
+        list(skill_ids),
+    )
+    return {r[0] for r in rows}
+
+
+def members_in_collectives(conn: sqlite3.Connection, collective_ids: set[str]) -> set[str]:
+    marks = ",".join("?" * len(collective_ids))
+    rows = conn.execute(
+        f"SELECT DISTINCT member_id FROM collective_members WHERE collective_id IN ({marks})",
+        list(collective_ids),
+    )
+    return {r[0] for r in rows}

@@ -1,0 +1,230 @@
+"""The one way to write: every insert, update and delete goes through a Tx.
+
+A Tx is one transaction (one per command, so bad input leaves the db exactly
+as it was). Each write stamps the fields it sets with a hybrid logical clock,
+keeps created_at / updated_at, turns deletes into tombstones, logs the change
+for `zpp log`, and marks the members whose search index must be refreshed
+before the transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from zppcli import clock
+
+# Namespace for ids derived from natural keys (a member's skill, an e-mail ...):
+# the same fact added on two devices gets the same id, so copies merge.
+NAMESPACE = uuid.UUID("6f1d3c52-8a57-4f0e-9a43-1b7a2e5f0d11")
+BOOKKEEPING = ("id", "created_at", "updated_at", "clocks")
+_columns_cache: dict[str, tuple[str, ...]] = {}
+
+# How a write to a table reaches the search index: which column names a member.
+MEMBER_COLUMN = {
+    "members": "id",
+    "contacts": "member_id",
+    "member_skills": "member_id",
+    "collective_members": "member_id",
+    "availability": None,  # not indexed for text search
+}
+
+
+def derived_id(*parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def writable_columns(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
+    """The columns a write may set (generated and bookkeeping columns excluded)."""
+    if table not in _columns_cache:
+        rows = conn.execute(f'PRAGMA table_xinfo("{table}")').fetchall()
+        if not rows:
+            raise ValueError(f"no table {table!r}")
+        # hidden: 0 normal, 2/3 generated columns
+        _columns_cache[table] = tuple(
+            r["name"] for r in rows if r["hidden"] == 0 and r["name"] not in BOOKKEEPING
+        )
+    return _columns_cache[table]
+
+
+def encode(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class Tx:
+    """One transaction: `with Tx(conn) as tx: tx.insert(...)`."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.device = clock.device_id()
+        self._last_clock: str | None = None
+        self.dirty_members: set[str] = set()
+        self.dirty_skills: set[str] = set()
+        self.dirty_collectives: set[str] = set()
+        self.reindex_all = False
+
+    # -- transaction -------------------------------------------------------
+    def __enter__(self) -> Tx:
+        self.conn.execute("BEGIN IMMEDIATE")
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+        self._last_clock = row[0] if row else None
+        self._register_device()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.conn.execute("ROLLBACK")
+            return
+        try:
+            self._refresh_index()
+            if self._last_clock:
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('clock', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (self._last_clock,),
+                )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def _register_device(self) -> None:
+        self.conn.execute(
+            "INSERT INTO devices (id, name, first_seen) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING",
+            (self.device, clock.device_name(), utc_now()),
+        )
+
+    def tick(self) -> str:
+        self._last_clock = clock.tick(self._last_clock, self.device)
+        return self._last_clock
+
+    def observe(self, remote_clock: str) -> None:
+        """Move this file's clock past a clock seen in another copy (merge)."""
+        if not self._last_clock or remote_clock > self._last_clock:
+            wall, counter, _ = clock.parse_clock(remote_clock)
+            self._last_clock = clock.format_clock(wall, counter, self.device)
+
+    # -- writes ------------------------------------------------------------
+    def insert(self, table: str, values: dict[str, Any], row_id: str | None = None) -> str:
+        columns = self._check(table, values)
+        row_id = row_id or new_id()
+        stamp, now = self.tick(), utc_now()
+        data = {c: encode(values[c]) for c in columns}
+        clocks = {c: stamp for c in (*columns, "deleted")}
+        data.setdefault("deleted", 0)
+        names = ["id", *data, "created_at", "updated_at", "clocks"]
+        params = [row_id, *data.values(), now, now, json.dumps(clocks, sort_keys=True)]
+        self.conn.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            params,
+        )
+        self._log(stamp, table, row_id, "insert", data)
+        self._mark(table, row_id, data)
+        return row_id
+
+    def update(self, table: str, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Write the fields that differ; returns {field: new value} of what changed."""
+        self._check(table, values)
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"{table} {row_id} does not exist")
+        changed = {c: encode(v) for c, v in values.items() if row[c] != encode(v)}
+        if not changed:
+            return {}
+        stamp = self.tick()
+        clocks = json.loads(row["clocks"] or "{}")
+        clocks.update({c: stamp for c in changed})
+        assignments = ", ".join(f"{c} = ?" for c in changed)
+        self.conn.execute(
+            f"UPDATE {table} SET {assignments}, updated_at = ?, clocks = ? WHERE id = ?",
+            [*changed.values(), utc_now(), json.dumps(clocks, sort_keys=True), row_id],
+        )
+        op = "delete" if changed.get("deleted") == 1 else "update"
+        self._log(stamp, table, row_id, op, changed)
+        self._mark(table, row_id, dict(row))
+        return changed
+
+    def upsert(self, table: str, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Insert, or update (and revive a tombstone) a row with a derived id."""
+        exists = self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        if exists is None:
+            self.insert(table, values, row_id=row_id)
+            return dict(values)
+        return self.update(table, row_id, {**values, "deleted": 0})
+
+    def delete(self, table: str, row_id: str) -> bool:
+        """Tombstone a row; True when it was live."""
+        return bool(self.update(table, row_id, {"deleted": 1}))
+
+    def delete_where(self, table: str, where: str, params: Iterable[Any]) -> int:
+        ids = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT id FROM {table} WHERE deleted = 0 AND ({where})", tuple(params)
+            )
+        ]
+        for row_id in ids:
+            self.delete(table, row_id)
+        return len(ids)
+
+    # -- helpers -----------------------------------------------------------
+    def _check(self, table: str, values: dict[str, Any]) -> list[str]:
+        allowed = writable_columns(self.conn, table)
+        unknown = [c for c in values if c not in allowed]
+        if unknown:
+            raise ValueError(f"{table} has no writable column {unknown[0]!r}")
+        return list(values)
+
+    def _log(self, stamp: str, table: str, row_id: str, op: str, data: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO changes (id, hlc, device_id, tbl, row_id, op, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (new_id(), stamp, self.device, table, row_id, op,
+             json.dumps(data, ensure_ascii=False, sort_keys=True)),
+        )
+
+    def _mark(self, table: str, row_id: str, row: dict[str, Any]) -> None:
+        if table == "skills":
+            self.dirty_skills.add(row_id)
+        elif table == "skill_aliases":
+            self.dirty_skills.add(row.get("skill_id") or self._lookup(table, row_id, "skill_id"))
+        elif table == "collectives":
+            self.dirty_collectives.add(row_id)
+        elif MEMBER_COLUMN.get(table):
+            column = MEMBER_COLUMN[table]
+            member = row.get(column) or self._lookup(table, row_id, column)
+            self.dirty_members.add(row_id if column == "id" else member)
+
+    def _lookup(self, table: str, row_id: str, column: str) -> str:
+        return self.conn.execute(f"SELECT {column} FROM {table} WHERE id = ?", (row_id,)).fetchone()[0]
+
+    def _refresh_index(self) -> None:
+        from zppcli import searchindex
+
+        if self.reindex_all:
+            searchindex.rebuild(self.conn)
+            return
+        members = set(self.dirty_members)
+        if self.dirty_skills:
+            members |= searchindex.members_with_skills(self.conn, self.dirty_skills)
+        if self.dirty_collectives:
+            members |= searchindex.members_in_collectives(self.conn, self.dirty_collectives)
+        if members:
+            searchindex.refresh(self.conn, members)
