@@ -87,7 +87,8 @@ def render(
         for row in rows:
             stream.write("\t".join(tsv_cell(flat(row.get(c))) for c in cols) + "\n")
     elif fmt == "table":
-        _table(rows, cols, title, stream)
+        if rows:  # an empty table is noise; the command says so on stderr
+            _table(rows, cols, title, stream)
     else:
         raise ValueError(f"unknown format {fmt!r}")
 

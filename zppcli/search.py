@@ -1,15 +1,80 @@
-"""Full-text search over members (placeholder query builder; filters follow)."""
+"""Search: free text (ranked, accent-folded, prefix) plus filters that compose with AND.
+
+The same Filters serve `zpp search`, exports and a gathering's audience. This
+module sits on the fast path of a piped search: it imports only the standard
+library and zpp's light modules.
+"""
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 import sqlite3
+from dataclasses import asdict, dataclass, field
+from datetime import date
 
+from zppcli import availability, searchindex
+from zppcli.errors import InvalidInput
+from zppcli.skills import LEVELS, resolve as resolve_skill
 from zppcli.textfold import fold
+
+SORTS = ("relevance", "name", "city")
+_WEIGHTS = ", ".join(str(w) for w in searchindex.WEIGHTS)
+
+
+@dataclass
+class Filters:
+    query: str | None = None
+    skills: list[str] = field(default_factory=list)  # all of them
+    level: str | None = None  # minimum level for --skill
+    free: tuple[date, date] | None = None
+    city: str | None = None
+    collective: str | None = None
+    tag: str | None = None
+    lang: str | None = None
+    mentor: str | None = None  # can mentor this skill
+    learner: str | None = None  # wants to learn this skill
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+    def to_json(self) -> str:
+        data = {k: v for k, v in asdict(self).items() if v}
+        if self.free:
+            data["free"] = [self.free[0].isoformat(), self.free[1].isoformat()]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Filters:
+        data = json.loads(text or "{}")
+        if data.get("free"):
+            data["free"] = tuple(date.fromisoformat(d) for d in data["free"])
+        return cls(**data)
+
+    def describe(self) -> str:
+        """'skill camera, city Hilversum' for people."""
+        parts = [f"'{self.query}'"] if self.query else []
+        parts += [f"skill {s}" for s in self.skills]
+        if self.level:
+            parts.append(f"level {self.level}+")
+        if self.free:
+            a, b = self.free
+            parts.append(f"free {a.isoformat()}" + (f"..{b.isoformat()}" if b != a else ""))
+        for label, value in (("city", self.city), ("collective", self.collective), ("tag", self.tag),
+                             ("language", self.lang), ("mentors of", self.mentor),
+                             ("learners of", self.learner)):
+            if value:
+                parts.append(f"{label} {value}")
+        return ", ".join(parts) or "everyone"
 
 
 def match_expression(text: str) -> str | None:
-    """User text -> a safe FTS5 MATCH: every word quoted, as a prefix, ANDed."""
+    """User text -> a safe FTS5 MATCH: every word quoted, as a prefix, ANDed.
+
+    Quotes, AND/OR/NEAR, *, (, -, : are never operators: folding and splitting
+    on non-word characters leaves only words, each inside double quotes.
+    """
     words = [w for w in re.split(r"[\W_]+", fold(text)) if w]
     if not words:
         return None
@@ -17,11 +82,155 @@ def match_expression(text: str) -> str | None:
 
 
 def member_ids_matching(conn: sqlite3.Connection, text: str, limit: int = 50) -> list[str]:
-    expr = match_expression(text)
-    if expr is None:
+    return find(conn, Filters(query=text), limit=limit)
+
+
+def _skill_id(conn: sqlite3.Connection, ref: str, field_name: str) -> str:
+    return resolve_skill(conn, ref, field_name).id
+
+
+def _fold_fn(conn: sqlite3.Connection) -> None:
+    conn.create_function("zpp_fold", 1, lambda s: fold(s or ""), deterministic=True)
+
+
+def find(
+    conn: sqlite3.Connection, f: Filters, *, limit: int | None = None, sort: str = "relevance"
+) -> list[str]:
+    """Member ids matching every filter, best first (or by name / city)."""
+    if f.level and f.level not in LEVELS:
+        raise InvalidInput("level", f.level, f"use one of {', '.join(LEVELS)}")
+    if sort not in SORTS:
+        raise InvalidInput("sort", sort, f"use one of {', '.join(SORTS)}")
+    where, params, joins = ["m.deleted = 0"], [], ""
+    order = "m.sort_key"
+    if f.query is not None:
+        expr = match_expression(f.query)
+        if expr is None:
+            return []
+        joins = (
+            f" JOIN (SELECT member_id, bm25(members_fts, {_WEIGHTS}) AS score FROM members_fts"
+            " WHERE members_fts MATCH ?) hit ON hit.member_id = m.id"
+        )
+        params.append(expr)
+        order = "hit.score, m.sort_key"
+    levels = LEVELS[LEVELS.index(f.level):] if f.level else LEVELS
+    for ref in f.skills:
+        where.append(
+            "EXISTS (SELECT 1 FROM member_skills ms WHERE ms.member_id = m.id AND ms.deleted = 0"
+            f" AND ms.skill_id = ? AND ms.level IN ({','.join('?' * len(levels))})"
+            " AND NOT (ms.wants_to_learn = 1 AND ms.level = 'learning'))"
+        )
+        params += [_skill_id(conn, ref, "skill"), *levels]
+    if f.level and not f.skills:
+        raise InvalidInput("level", f.level, "goes with --skill (the level of that skill)")
+    if f.mentor:
+        where.append(
+            "EXISTS (SELECT 1 FROM member_skills ms WHERE ms.member_id = m.id AND ms.deleted = 0"
+            " AND ms.skill_id = ? AND (ms.can_mentor = 1 OR ms.level = 'expert'))"
+        )
+        params.append(_skill_id(conn, f.mentor, "mentor"))
+    if f.learner:
+        where.append(
+            "EXISTS (SELECT 1 FROM member_skills ms WHERE ms.member_id = m.id AND ms.deleted = 0"
+            " AND ms.skill_id = ? AND ms.wants_to_learn = 1)"
+        )
+        params.append(_skill_id(conn, f.learner, "learner"))
+    if f.city:
+        _fold_fn(conn)
+        where.append("zpp_fold(m.city) = ?")
+        params.append(fold(f.city.strip()))
+    if f.collective:
+        from zppcli.collectives import resolve as resolve_collective
+
+        where.append(
+            "EXISTS (SELECT 1 FROM collective_members cm WHERE cm.member_id = m.id"
+            " AND cm.deleted = 0 AND cm.collective_id = ?)"
+        )
+        params.append(resolve_collective(conn, f.collective)["id"])
+    if f.tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)")
+        params.append(f.tag.strip().lower())
+    if f.lang:
+        where.append("EXISTS (SELECT 1 FROM json_each(m.languages) WHERE value = ?)")
+        params.append(f.lang.strip().lower())
+    covered = "1"
+    if f.free:
+        lo, hi = f.free[0].isoformat(), f.free[1].isoformat()
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM availability a WHERE a.member_id = m.id AND a.deleted = 0"
+            " AND a.status = 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
+        )
+        where.append(
+            "EXISTS (SELECT 1 FROM availability a WHERE a.member_id = m.id AND a.deleted = 0"
+            " AND a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
+        )
+        params += [hi, lo, hi, lo]
+        # One period covering the whole range settles it in SQL; the rest
+        # (covered by adjacent periods, or not) is checked in Python.
+        covered = (
+            "EXISTS (SELECT 1 FROM availability a WHERE a.member_id = m.id AND a.deleted = 0"
+            " AND a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
+        )
+        params = [lo, hi, *params]
+    if sort == "name":
+        order = "m.sort_key"
+    elif sort == "city":
+        order = "m.city = '', m.city, m.sort_key"
+    sql = f"SELECT m.id, {covered} AS covered FROM members m{joins} WHERE {' AND '.join(where)} ORDER BY {order}"
+    ranked = f.query is not None and sort == "relevance"
+    out: list[str] = []
+    for row in conn.execute(sql, params):
+        if not row[1] and not _covered(conn, row[0], f.free):
+            continue
+        out.append(row[0])
+        if ranked and limit and len(out) >= limit:
+            break
+    if not ranked and sort != "city":
+        out = _dutch_order(conn, out)
+    return out[:limit] if limit else out
+
+
+def _covered(conn: sqlite3.Connection, member_id: str, free: tuple[date, date]) -> bool:
+    spans = conn.execute(
+        "SELECT start_date, end_date, status FROM availability WHERE member_id = ? AND deleted = 0",
+        (member_id,),
+    ).fetchall()
+    return availability.is_free([tuple(s) for s in spans], *free)
+
+
+def _dutch_order(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
+    """sort_key is accent-sensitive in SQL; put Bürg between Burg and Bus."""
+    keys = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for r in conn.execute(
+            f"SELECT id, family_name, given_name, particle FROM members"
+            f" WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            keys[r[0]] = (fold(r[1] or r[2]), fold(r[2]), fold(r[3]), r[0])
+    return sorted(ids, key=keys.__getitem__)
+
+
+def suggestions(conn: sqlite3.Connection, text: str | None, f: Filters, n: int = 3) -> list[str]:
+    """'did you mean' words for a search with no hits: names and skills near the typos."""
+    words = [w for w in re.split(r"[\W_]+", fold(text or "")) if len(w) >= 3]
+    words += [fold(s) for s in f.skills]
+    if not words:
         return []
-    rows = conn.execute(
-        "SELECT member_id FROM members_fts WHERE members_fts MATCH ? ORDER BY rank LIMIT ?",
-        (expr, limit),
-    )
-    return [r[0] for r in rows]
+    from zppcli.skills import catalogue
+
+    skill_words = {fold(w): s.name for s in catalogue(conn) for w in (s.name, *s.aliases)}
+    name_words: dict[str, str] = {}
+    for r in conn.execute("SELECT given_name, family_name FROM members WHERE deleted = 0"):
+        for w in (r[0], r[1]):
+            if w:
+                name_words.setdefault(fold(w), w)
+    out: list[str] = []
+    for word in words:
+        for pool in (skill_words, name_words):
+            nearby = [k for k in pool if abs(len(k) - len(word)) <= 2 and k[:1] == word[:1]]
+            for hit in difflib.get_close_matches(word, nearby, n=n, cutoff=0.7):
+                if pool[hit] not in out and hit != word:
+                    out.append(pool[hit])
+    return out[:n]

@@ -91,7 +91,10 @@ def _root(
 
 
 def _register() -> None:
-    from zppcli.cli import avail, collective, dbcmd, member, skill
+    from zppcli.cli import avail, collective, dbcmd, member, search, skill
+
+    app.command("search")(search.search)
+    app.command("show")(search.show)
 
     app.add_typer(member.app, name="member")
     app.add_typer(skill.app, name="skill")

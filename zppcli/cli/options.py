@@ -18,3 +18,56 @@ FormatOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")]
+
+# -- the search filters, shared by `zpp search`, exports and gathering audiences --
+SkillFilter = Annotated[
+    list[str] | None,
+    typer.Option("--skill", "-s", help="Has this skill (name or alias, Dutch or English); repeat for all of several.",
+                 metavar="SKILL", show_default=False),
+]
+LevelFilter = Annotated[
+    str | None,
+    typer.Option("--level", help="At least this level for --skill: learning | competent | expert.",
+                 metavar="LEVEL", show_default=False),
+]
+FreeFilter = Annotated[
+    str | None,
+    typer.Option("--free", help="Free for the whole period: a date or FROM..TO (ISO, today, tomorrow, "
+                 "next week, +3d). Recorded availability must cover it and nothing booked may overlap; "
+                 "members with no availability recorded are 'unknown' and left out.",
+                 metavar="DATES", show_default=False),
+]
+CityFilter = Annotated[str | None, typer.Option("--city", help="In this city.", show_default=False)]
+CollectiveFilter = Annotated[
+    str | None, typer.Option("--collective", help="Member of this collective.", show_default=False)
+]
+TagFilter = Annotated[str | None, typer.Option("--tag", help="Has this tag.", show_default=False)]
+LangFilter = Annotated[
+    str | None, typer.Option("--lang", help="Speaks this language (ISO code: nl, en ...).", show_default=False)
+]
+MentorFilter = Annotated[
+    str | None,
+    typer.Option("--mentor", help="Can mentor this skill (marked mentor, or expert).", metavar="SKILL",
+                 show_default=False),
+]
+LearnerFilter = Annotated[
+    str | None,
+    typer.Option("--learner", help="Wants to learn this skill.", metavar="SKILL", show_default=False),
+]
+
+
+def filters_from(
+    query: str | None = None, skill: list[str] | None = None, level: str | None = None,
+    free: str | None = None, city: str | None = None, collective: str | None = None,
+    tag: str | None = None, lang: str | None = None, mentor: str | None = None,
+    learner: str | None = None,
+):
+    """The filter flags as a search.Filters (validated)."""
+    from zppcli import dates, search
+    from zppcli.skills import check_level
+
+    return search.Filters(
+        query=query, skills=list(skill or []), level=check_level(level) if level else None,
+        free=dates.parse_range(free, "free") if free else None, city=city, collective=collective,
+        tag=tag, lang=lang, mentor=mentor, learner=learner,
+    )
