@@ -139,9 +139,9 @@ def edit(
     db: DbOpt = None,
 ) -> None:
     """Change a member by flags, or with no flags in $EDITOR (a TOML form)."""
+    flags = {k: v for k, v in locals().items() if k not in ("member", "db") and v is not None}
     from zppcli import contacts, members, names
 
-    flags = {k: v for k, v in locals().items() if k not in ("member", "db") and v}
     if not flags:
         _edit_in_editor(member, db)
         return
