@@ -115,9 +115,13 @@ def test_check_reports_version_integrity_and_counts(run, example_db):
     assert items["collectives"] == "4"
 
 
-def test_init_example_refuses_to_mix_into_a_filled_db(run, example_db):
-    result = run("db", "init", "--example")
-    assert result.exit_code == 4
+def test_init_example_twice_is_harmless_but_never_mixes_into_other_data(run, example_db, tmp_path):
+    again = run("db", "init", "--example")
+    assert again.exit_code == 0 and "nothing loaded" in again.stderr
+    assert run("db", "check", "--json").stdout.count('"51"') == 1
+    other = tmp_path / "other.db"
+    run("member", "add", "Anaïs de Wit", "--db", str(other), ok=True)
+    assert run("db", "init", "--example", "--db", str(other)).exit_code == 4
 
 
 def test_example_availability_is_relative_to_today(run, example_db, monkeypatch):

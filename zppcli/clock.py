@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import socket
 import time
 from pathlib import Path
 
@@ -68,6 +66,8 @@ def device_id() -> str:
             return value
     except OSError:
         pass
+    import secrets
+
     value = secrets.token_hex(6)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -77,4 +77,6 @@ def device_id() -> str:
 
 
 def device_name() -> str:
+    import socket
+
     return os.environ.get("ZPP_DEVICE_NAME") or socket.gethostname()

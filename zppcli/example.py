@@ -24,6 +24,12 @@ def bundled_text() -> str:
     return (Path(__file__).resolve().parent.parent / "examples" / "hilversum.toml").read_text(encoding="utf-8")
 
 
+def loaded_on(conn) -> str | None:
+    """The day the example directory was loaded into this db, if it was."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'example_loaded'").fetchone()
+    return row[0] if row else None
+
+
 def load(tx: Tx, text: str, today: date) -> dict[str, int]:
     """Load the directory into the db; returns counts of what was added."""
     try:
@@ -42,6 +48,9 @@ def load(tx: Tx, text: str, today: date) -> dict[str, int]:
         )
     for item in data.get("member", []):
         _load_member(tx, item, today)
+    tx.conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('example_loaded', ?)", (today.isoformat(),)
+    )
     return {k: len(data.get(k, [])) for k in ("member", "skill", "collective")}
 
 

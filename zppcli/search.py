@@ -155,23 +155,20 @@ def find(
         params.append(f.lang.strip().lower())
     covered = "1"
     if f.free:
+        # One pass over the member's periods: bit 4 = something booked overlaps,
+        # bit 2 = one free period covers it all, bit 1 = a free period overlaps.
+        # Covered by several adjacent periods (bits 1 without 2) is checked in Python.
         lo, hi = f.free[0].isoformat(), f.free[1].isoformat()
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM availability a WHERE a.member_id = m.id AND a.deleted = 0"
-            " AND a.status = 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
+        code = (
+            "(SELECT 4 * max(a.status = 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
+            " + 2 * max(a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
+            " + max(a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
+            " FROM availability a WHERE a.member_id = m.id AND a.deleted = 0)"
         )
-        where.append(
-            "EXISTS (SELECT 1 FROM availability a WHERE a.member_id = m.id AND a.deleted = 0"
-            " AND a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
-        )
-        params += [hi, lo, hi, lo]
-        # One period covering the whole range settles it in SQL; the rest
-        # (covered by adjacent periods, or not) is checked in Python.
-        covered = (
-            "EXISTS (SELECT 1 FROM availability a WHERE a.member_id = m.id AND a.deleted = 0"
-            " AND a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?)"
-        )
-        params = [lo, hi, *params]
+        where.append(f"{code} IN (1, 3)")
+        params += [hi, lo, lo, hi, hi, lo]
+        covered = f"{code} = 3"
+        params = [hi, lo, lo, hi, hi, lo, *params]
     if sort == "name":
         order = "m.sort_key"
     elif sort == "city":
@@ -222,10 +219,12 @@ def suggestions(conn: sqlite3.Connection, text: str | None, f: Filters, n: int =
 
     skill_words = {fold(w): s.name for s in catalogue(conn) for w in (s.name, *s.aliases)}
     name_words: dict[str, str] = {}
-    for r in conn.execute("SELECT given_name, family_name FROM members WHERE deleted = 0"):
-        for w in (r[0], r[1]):
-            if w:
-                name_words.setdefault(fold(w), w)
+    for (w,) in conn.execute(
+        "SELECT given_name FROM members WHERE deleted = 0"
+        " UNION SELECT family_name FROM members WHERE deleted = 0"
+    ):
+        if w:
+            name_words.setdefault(fold(w), w)
     out: list[str] = []
     for word in words:
         for pool in (skill_words, name_words):

@@ -36,7 +36,12 @@ def init(
     if example and target.exists() and target.stat().st_size > 0:
         conn = dbmod.connect(target)
         has = conn.execute("SELECT count(*) FROM members").fetchone()[0]
+        loaded = examples.loaded_on(conn)
         conn.close()
+        if loaded:
+            typer.echo(f"zpp: {target} already holds the example directory; nothing loaded", err=True)
+            typer.echo(str(target))
+            return
         if has:
             raise Conflict(f"{target} already holds {has} members; use another --db for the example")
     with writing(db) as tx:
