@@ -101,6 +101,9 @@ def _register() -> None:
     app.add_typer(avail.app, name="avail")
     app.add_typer(collective.app, name="collective")
     app.add_typer(dbcmd.app, name="db")
+    from zppcli.cli import gathering  # issue 5: gatherings
+
+    app.add_typer(gathering.app, name="gathering")
 
 
 _register()
