@@ -104,6 +104,9 @@ def _register() -> None:
     from zppcli.cli import gathering  # issue 5: gatherings
 
     app.add_typer(gathering.app, name="gathering")
+    from zppcli.cli import team  # issue 7: team builder
+
+    app.command("team")(team.team)
 
 
 _register()
