@@ -101,12 +101,16 @@ def _register() -> None:
     app.add_typer(avail.app, name="avail")
     app.add_typer(collective.app, name="collective")
     app.add_typer(dbcmd.app, name="db")
-    from zppcli.cli import gathering  # issue 5: gatherings
+    from zppcli.cli import export, imports  # issue 4: contacts out and in
 
-    app.add_typer(gathering.app, name="gathering")
+    app.add_typer(export.app, name="export")
+    app.add_typer(imports.app, name="import")
     from zppcli.cli import team  # issue 7: team builder
 
     app.command("team")(team.team)
+    from zppcli.cli import gathering  # issue 5: gatherings
+
+    app.add_typer(gathering.app, name="gathering")
 
 
 _register()

@@ -1,0 +1,239 @@
+"""zpp export vcard|csv|json: contact lists and the whole directory, out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zppcli.cli import new_app
+from zppcli.cli.common import open_db
+from zppcli.cli.options import (
+    CityFilter,
+    CollectiveFilter,
+    DbOpt,
+    FreeFilter,
+    LangFilter,
+    LearnerFilter,
+    LevelFilter,
+    MentorFilter,
+    SkillFilter,
+    TagFilter,
+    filters_from,
+)
+from zppcli.errors import UsageError
+
+app = new_app(
+    "Export members as vCards (phones, mail clients, CardDAV via a vdir), CSV or JSON.\n\n"
+    "Only members whose visibility is 'public' are exported unless --include-private is\n"
+    "given; contacts marked private never leave in vCard or CSV."
+)
+
+Query = Annotated[
+    str | None, typer.Argument(help="Words to search for, as in `zpp search`.", show_default=False)
+]
+OutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file (atomically) instead of stdout.",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
+PrivateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-private",
+        help="Also export members who have "
+        "not agreed to be shared outside the directory (visibility "
+        "network or private).",
+    ),
+]
+PROGRESS_MIN = 300
+
+
+@contextmanager
+def progress_bar(total: int, label: str, to_terminal: bool = False) -> Iterator:
+    """A rich progress bar on stderr for long jobs on a terminal; nothing when piped.
+
+    to_terminal: the data itself goes to the terminal, so a bar would garble it."""
+    if total < PROGRESS_MIN or to_terminal or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _select(
+    db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
+):
+    from zppcli import exporter, output
+
+    filters = filters_from(query, skill, level, free, city, collective, tag, lang, mentor, learner)
+    conn = open_db(db)
+    sel = exporter.select(conn, filters, include_private)
+    if sel.left_out:
+        output.message(
+            f"zpp: left out {sel.left_out} member{'s' if sel.left_out != 1 else ''} who have not agreed "
+            "to be shared outside the directory (visibility network/private); add --include-private "
+            "to export them"
+        )
+    return conn, sel
+
+
+def _done(n: int, what: str, path: str | None) -> None:
+    from zppcli import output
+
+    output.message(
+        f"zpp: exported {n} {what}{'s' if n != 1 else ''}" + (f" to {path}" if path else "")
+    )
+
+
+@app.command("vcard")
+def vcard_cmd(
+    query: Query = None,
+    skill: SkillFilter = None,
+    level: LevelFilter = None,
+    free: FreeFilter = None,
+    city: CityFilter = None,
+    collective: CollectiveFilter = None,
+    tag: TagFilter = None,
+    lang: LangFilter = None,
+    mentor: MentorFilter = None,
+    learner: LearnerFilter = None,
+    version: Annotated[
+        str,
+        typer.Option(
+            "--vcard-version",
+            help="3.0 (what Google, Apple and Outlook import reliably) or 4.0 (RFC 6350).",
+        ),
+    ] = "3.0",
+    output_: OutOpt = None,
+    vdir: Annotated[
+        str | None,
+        typer.Option(
+            "--vdir",
+            help="Write one <uid>.vcf per member into DIR "
+            "(for khard and vdirsyncer). Re-exporting rewrites changed "
+            "cards and removes cards zpp wrote for members no longer "
+            "exported; other files are never touched.",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
+    include_private: PrivateOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Members as vCards: one .vcf file (or stdout), or a vdir with --vdir."""
+    from zppcli import exporter, output, vcard
+
+    if version not in vcard.VERSIONS:
+        raise UsageError(f"--vcard-version {version!r}: use 3.0 or 4.0")
+    if vdir and output_:
+        raise UsageError("give either --output FILE or --vdir DIR, not both")
+    conn, sel = _select(
+        db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
+    )
+    if vdir:
+        with progress_bar(len(sel.ids), "vCards") as tick:
+            rep = exporter.write_vdir(conn, sel.ids, Path(vdir), version, tick)
+        output.message(
+            f"zpp: {vdir}: {len(rep.added)} added, {len(rep.updated)} updated, {rep.unchanged} unchanged, "
+            f"{len(rep.removed)} removed"
+        )
+        return
+    with (
+        progress_bar(
+            len(sel.ids), "vCards", to_terminal=not output_ and sys.stdout.isatty()
+        ) as tick,
+        exporter.output_stream(output_) as out,
+    ):
+        n = exporter.write_vcards(conn, sel.ids, out, version, tick)
+    _done(n, "vCard", output_)
+
+
+@app.command("csv")
+def csv_cmd(
+    query: Query = None,
+    skill: SkillFilter = None,
+    level: LevelFilter = None,
+    free: FreeFilter = None,
+    city: CityFilter = None,
+    collective: CollectiveFilter = None,
+    tag: TagFilter = None,
+    lang: LangFilter = None,
+    mentor: MentorFilter = None,
+    learner: LearnerFilter = None,
+    output_: OutOpt = None,
+    include_private: PrivateOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Members as CSV (one row each; lists joined with '; ').
+
+    Spreadsheet formula guard: a cell that starts with = + - @, a tab or a CR gets a
+    leading apostrophe (plain numbers such as +31612345678 are left alone), so opening
+    the file in Excel or LibreOffice never runs a formula. `zpp import csv` removes it.
+    """
+    from zppcli import exporter
+
+    conn, sel = _select(
+        db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
+    )
+    with (
+        progress_bar(len(sel.ids), "CSV", to_terminal=not output_ and sys.stdout.isatty()) as tick,
+        exporter.output_stream(output_) as out,
+    ):
+        n = exporter.write_csv(conn, sel.ids, out, tick)
+    _done(n, "member", output_)
+
+
+@app.command("json")
+def json_cmd(
+    query: Query = None,
+    skill: SkillFilter = None,
+    level: LevelFilter = None,
+    free: FreeFilter = None,
+    city: CityFilter = None,
+    collective: CollectiveFilter = None,
+    tag: TagFilter = None,
+    lang: LangFilter = None,
+    mentor: MentorFilter = None,
+    learner: LearnerFilter = None,
+    output_: OutOpt = None,
+    include_private: Annotated[
+        bool,
+        typer.Option(
+            "--include-private",
+            help="Everyone and everything: "
+            "also network/private members and private contacts "
+            "(a complete backup).",
+        ),
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """The directory as JSON: skills catalogue, collectives and members, lossless.
+
+    `zpp export json --include-private -o dir.json` is a complete backup;
+    `zpp import json dir.json` into an empty db gives back the same export.
+    """
+    from zppcli import exporter
+
+    conn, sel = _select(
+        db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
+    )
+    with (
+        progress_bar(len(sel.ids), "JSON", to_terminal=not output_ and sys.stdout.isatty()) as tick,
+        exporter.output_stream(output_) as out,
+    ):
+        n = exporter.write_json(conn, sel.ids, out, include_private, tick)
+    _done(n, "member", output_)

@@ -1,0 +1,329 @@
+"""Exports: vCard (one file or a vdir), CSV and JSON, streamed and written atomically.
+
+Who leaves the directory: members whose visibility is `public` (they agreed to
+be shared outside it); `network` and `private` members only with
+include_private. Contacts marked private never leave in vCard or CSV; the JSON
+export (the complete backup form) carries them only with include_private.
+
+Records are read in chunks, so 100,000 members never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from zppcli import members, names, vcard
+from zppcli.output import csv_safe
+
+CHUNK = 1000
+JSON_FORMAT = "zpp-directory"
+JSON_VERSION = 1
+VDIR_MANIFEST = ".zpp-export.json"  # the cards zpp wrote here; only these are ever removed
+Progress = Callable[[int], None] | None
+
+
+@dataclass
+class Selection:
+    ids: list[str]  # members to export, in directory order
+    left_out: int = 0  # matched but not shared outside the directory
+
+
+def select(conn: sqlite3.Connection, filters=None, include_private: bool = False) -> Selection:
+    """The members to export: filters (search.Filters) applied, then visibility."""
+    wanted = None
+    if filters is not None and not filters.is_empty():
+        from zppcli import search
+
+        wanted = set(search.find(conn, filters))
+    rows = conn.execute(
+        "SELECT id, given_name, particle, family_name, visibility FROM members WHERE deleted = 0"
+    ).fetchall()
+    keep, left_out = [], 0
+    for r in rows:
+        if wanted is not None and r[0] not in wanted:
+            continue
+        if r[4] != "public" and not include_private:
+            left_out += 1
+            continue
+        keep.append((names.dutch_sort_key(r[1], r[2], r[3]), r[0]))
+    keep.sort()
+    return Selection([i for _, i in keep], left_out)
+
+
+def iter_records(
+    conn: sqlite3.Connection, ids: list[str], progress: Progress = None
+) -> Iterator[dict]:
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        by_id = {r["id"]: r for r in members.records(conn, part)}
+        for member_id in part:
+            if member_id in by_id:
+                yield by_id[member_id]
+        if progress:
+            progress(len(part))
+
+
+# -- atomic files --------------------------------------------------------------
+@contextmanager
+def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
+    """Write to a temp file in the same folder, fsync, then rename over `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(
+            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})
+        ) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def output_stream(path: str | None) -> Iterator[IO]:
+    """An atomic file for -o PATH, else stdout."""
+    if path and path != "-":
+        with atomic_write(Path(path)) as f:
+            yield f
+    else:
+        import sys
+
+        yield sys.stdout
+        sys.stdout.flush()
+
+
+# -- vCard -----------------------------------------------------------------------
+def write_vcards(
+    conn, ids: list[str], out: IO, version: str = "3.0", progress: Progress = None
+) -> int:
+    n = 0
+    for text in vcard.cards(iter_records(conn, ids, progress), version):
+        out.write(text)
+        n += 1
+    return n
+
+
+@dataclass
+class VdirReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+
+
+def write_vdir(
+    conn, ids: list[str], folder: Path, version: str = "3.0", progress: Progress = None
+) -> VdirReport:
+    """One <uid>.vcf per member. Rewrites only cards whose bytes changed; removes
+    cards that zpp wrote earlier (listed in the manifest) for members no longer
+    exported; never touches any other file."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_path = folder / VDIR_MANIFEST
+    try:
+        written_before = set(json.loads(manifest_path.read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        written_before = set()
+    report, now = VdirReport(), set()
+    for rec in iter_records(conn, ids, progress):
+        name = f"{rec['id']}.vcf"
+        data = vcard.card(rec, version).encode("utf-8")
+        target = folder / name
+        now.add(name)
+        try:
+            old = target.read_bytes()
+        except FileNotFoundError:
+            old = None
+        if old == data:
+            report.unchanged += 1
+            continue
+        with atomic_write(target, binary=True) as f:
+            f.write(data)
+        (report.added if old is None else report.updated).append(name)
+    for name in sorted(written_before - now):
+        with suppress(OSError):
+            (folder / name).unlink()
+            report.removed.append(name)
+    with atomic_write(manifest_path) as f:
+        json.dump({"written_by": "zpp export vcard --vdir", "files": sorted(now)}, f, indent=1)
+        f.write("\n")
+    return report
+
+
+# -- CSV -------------------------------------------------------------------------
+CSV_COLUMNS = [
+    "id",
+    "handle",
+    "name",
+    "given_name",
+    "particle",
+    "family_name",
+    "emails",
+    "phones",
+    "city",
+    "region",
+    "website",
+    "links",
+    "languages",
+    "tags",
+    "skills",
+    "learning",
+    "collectives",
+    "day_rate",
+    "visibility",
+    "bio",
+    "updated_at",
+]
+
+
+def csv_row(rec: dict[str, Any]) -> dict[str, str]:
+    """One flat row; lists are joined with '; ' in the syntax `zpp member add` takes."""
+    skills = [
+        s["skill"]
+        + ("" if s["level"] == "competent" else f":{s['level']}")
+        + (":mentor" if s["can_mentor"] else "")
+        for s in rec["skills"]
+        if not (s["wants_to_learn"] and s["level"] == "learning")
+    ]
+    return {
+        **{
+            k: rec[k]
+            for k in (
+                "id",
+                "handle",
+                "name",
+                "given_name",
+                "particle",
+                "family_name",
+                "city",
+                "region",
+                "website",
+                "visibility",
+                "bio",
+                "updated_at",
+            )
+        },
+        "emails": "; ".join(f"{e['type']}={e['value']}" for e in rec["emails"] if not e["private"]),
+        "phones": "; ".join(f"{p['type']}={p['value']}" for p in rec["phones"] if not p["private"]),
+        "links": "; ".join(rec["links"]),
+        "languages": "; ".join(rec["languages"]),
+        "tags": "; ".join(rec["tags"]),
+        "skills": "; ".join(skills),
+        "learning": "; ".join(s["skill"] for s in rec["skills"] if s["wants_to_learn"]),
+        "collectives": "; ".join(
+            c["handle"] + ("" if c["role"] == "member" else f":{c['role']}")
+            for c in rec["collectives"]
+        ),
+        "day_rate": "" if rec["day_rate"] is None else str(rec["day_rate"]),
+    }
+
+
+def write_csv(conn, ids: list[str], out: IO, progress: Progress = None) -> int:
+    """CSV with a header; every cell passes the spreadsheet formula guard."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    n = 0
+    for rec in iter_records(conn, ids, progress):
+        row = csv_row(rec)
+        writer.writerow([csv_safe(row[c]) for c in CSV_COLUMNS])
+        n += 1
+    return n
+
+
+# -- JSON ------------------------------------------------------------------------
+def json_member(rec: dict[str, Any], include_private: bool) -> dict[str, Any]:
+    """A member as the directory file holds it: everything but derived fields and timestamps."""
+    out = {k: rec[k] for k in ("id", "handle", "given_name", "particle", "family_name")}
+    for kind in ("emails", "phones"):
+        out[kind] = [dict(c) for c in rec[kind] if include_private or not c["private"]]
+    out.update(
+        {
+            k: rec[k]
+            for k in (
+                "city",
+                "region",
+                "website",
+                "links",
+                "bio",
+                "languages",
+                "day_rate",
+                "tags",
+                "note",
+                "visibility",
+            )
+        }
+    )
+    out["skills"] = rec["skills"]
+    out["collectives"] = [{"handle": c["handle"], "role": c["role"]} for c in rec["collectives"]]
+    out["availability"] = rec["availability"]
+    return out
+
+
+def catalogue(conn: sqlite3.Connection) -> tuple[list[dict], list[dict]]:
+    from zppcli import skills
+
+    skill_list = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "category": s.category,
+            "description": s.description,
+            "aliases": s.aliases,
+        }
+        for s in sorted(skills.catalogue(conn), key=lambda s: (s.name.casefold(), s.id))
+    ]
+    coll = [
+        {k: r[k] for k in ("id", "handle", "name", "description", "website")}
+        for r in conn.execute("SELECT * FROM collectives WHERE deleted = 0 ORDER BY handle, id")
+    ]
+    return skill_list, coll
+
+
+def _dump(value: Any, indent: int) -> str:
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return text.replace("\n", "\n" + " " * indent)
+
+
+def write_json(
+    conn, ids: list[str], out: IO, include_private: bool = False, progress: Progress = None
+) -> int:
+    """The complete directory, deterministic (no timestamps), streamed member by member."""
+    skill_list, coll = catalogue(conn)
+    out.write("{\n")
+    out.write(f'  "format": "{JSON_FORMAT}",\n  "version": {JSON_VERSION},\n')
+    out.write(f'  "skills": {_dump(skill_list, 2)},\n')
+    out.write(f'  "collectives": {_dump(coll, 2)},\n')
+    out.write('  "members": [')
+    n = 0
+    for rec in iter_records(conn, ids, progress):
+        out.write(("," if n else "") + "\n    " + _dump(json_member(rec, include_private), 4))
+        n += 1
+    out.write("\n  ]\n}\n" if n else "]\n}\n")
+    return n

@@ -1,0 +1,819 @@
+"""Imports: vCard (2.1, 3.0, 4.0; a file or a vdir), CSV (the columns `zpp export
+csv` writes) and JSON (the directory form `zpp export json` writes).
+
+Every record becomes an `Incoming`; `run` applies them in ONE transaction:
+- a member is matched by UID (its zpp id), then by any of its e-mail addresses;
+  otherwise it is added (keeping the UID as its id, so re-imports match);
+- any malformed record aborts the whole import with file, line and reason, and
+  the db is unchanged; with skip_invalid it is left out and listed instead;
+- a dry run does all the work, reports it, and rolls back.
+
+JSON and CSV are zpp's own forms and set what they carry (skill levels, tags);
+a vCard is someone's address book: it fills in and adds (e-mail, phones, skills
+named in CATEGORIES, collectives named in ORG) but never removes or downgrades.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from zppcli import contacts, members, names, skills
+from zppcli.errors import InvalidInput, ZppError
+from zppcli.store import Tx
+from zppcli.textfold import fold, slug
+
+Progress = Callable[[int], None] | None
+
+
+class BadRecord(ZppError):
+    """A record that cannot be imported: names the file, line and reason."""
+
+    def __init__(self, where: str, reason: str):
+        self.where, self.reason = where, reason
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass
+class Incoming:
+    where: str  # "file:line"
+    label: str  # a name for reports
+    id: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)  # members.SCALARS
+    emails: list[tuple[str, str, bool]] = field(default_factory=list)  # (type, value, private)
+    phones: list[tuple[str, str, bool]] = field(default_factory=list)
+    skills: list[skills.SkillSpec] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)  # vCard: a known skill, else a tag
+    collectives: list[tuple[str, str]] = field(default_factory=list)  # (handle or name, role)
+    availability: list[dict] | None = None
+    authoritative: bool = False  # zpp's own forms: set, do not merely add
+
+
+@dataclass
+class Malformed:
+    where: str
+    label: str
+    reason: str
+
+
+@dataclass
+class Report:
+    rows: list[dict[str, str]] = field(default_factory=list)  # action, name, handle, where, reason
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("added", "updated", "unchanged", "skipped"), 0)
+    )
+
+    def note(
+        self, action: str, name: str, handle: str = "", where: str = "", reason: str = ""
+    ) -> None:
+        self.counts[action] += 1
+        self.rows.append(
+            {"action": action, "name": name, "handle": handle, "where": where, "reason": reason}
+        )
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {k}" for k, n in self.counts.items())
+
+
+# -- reading files -----------------------------------------------------------------
+def _one_line(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _uuid(value: str) -> str | None:
+    text = str(value or "").strip()
+    if text.lower().startswith("urn:uuid:"):
+        text = text[9:]
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def split_family(family_full: str) -> tuple[str, str]:
+    """'van den Bürg' -> ('van den', 'Bürg'): leading particle words, then the name."""
+    words = family_full.split()
+    i = 0
+    while i < len(words) - 1 and words[i].lower() in names.PARTICLE_WORDS:
+        i += 1
+    return " ".join(words[:i]), " ".join(words[i:])
+
+
+def vcard_chunks(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each top-level BEGIN:VCARD ... END:VCARD."""
+    depth, start, buf = 0, 0, []
+    for n, line in enumerate(text.splitlines(keepends=True), start=1):
+        key = line.strip().upper()
+        if key == "BEGIN:VCARD":
+            if depth == 0:
+                start, buf = n, []
+            depth += 1
+        if depth:
+            buf.append(line)
+        if key == "END:VCARD" and depth:
+            depth -= 1
+            if depth == 0:
+                yield start, "".join(buf)
+    if depth:
+        yield start, "".join(buf)  # unterminated: the parser says so
+
+
+def _types(prop) -> set[str]:
+    out = {s.lower() for s in prop.singletonparams}
+    for value in prop.params.get("TYPE", []):
+        out |= {t.strip().lower() for t in value.split(",")}
+    return out
+
+
+def _pref(prop) -> bool:
+    return "pref" in _types(prop) or bool(prop.params.get("PREF"))
+
+
+def card_to_incoming(card, where: str) -> Incoming:
+    c = card.contents
+    fn = _one_line(c["fn"][0].value) if "fn" in c else ""
+    item = Incoming(where=where, label=fn)
+    if "uid" in c:
+        item.id = _uuid(c["uid"][0].value)
+    given = particle = family = ""
+    if "n" in c:
+        n = c["n"][0].value
+
+        def part(v):
+            return _one_line(" ".join(v) if isinstance(v, list) else v)
+
+        given = " ".join(p for p in (part(n.given), part(n.additional)) if p)
+        particle, family = split_family(part(n.family))
+    if not given and not family and fn:
+        split = names.split_name(fn)
+        given, particle, family = split.given, split.particle, split.family
+    item.values.update(given_name=given, particle=particle, family_name=family)
+    item.label = fn or " ".join(p for p in (given, particle, family) if p)
+    if "x-zpp-handle" in c:
+        item.values["handle"] = c["x-zpp-handle"][0].value.strip()
+    for kind, key in (("email", "email"), ("phone", "tel")):
+        props = sorted(c.get(key, []), key=lambda p: not _pref(p))  # preferred first
+        for prop in props:
+            value = str(prop.value).strip()
+            types = _types(prop)
+            if kind == "email":
+                ctype = "work" if "work" in types else "home" if "home" in types else "other"
+                item.emails.append((ctype, value, False))
+            else:
+                value = value[4:] if value.lower().startswith("tel:") else value
+                ctype = (
+                    "mobile"
+                    if "cell" in types
+                    else "work"
+                    if "work" in types
+                    else "home"
+                    if "home" in types
+                    else "other"
+                )
+                item.phones.append((ctype, value, False))
+    for adr in c.get("adr", []):
+        city, region = _one_line(adr.value.city), _one_line(adr.value.region)
+        if city or region:
+            item.values.update(city=city, region=region)
+            break
+    urls = [str(u.value).strip() for u in c.get("url", []) if str(u.value).strip()]
+    if urls:
+        item.values["website"], item.values["links"] = urls[0], urls[1:]
+    for org in c.get("org", []):
+        value = org.value
+        name = _one_line(value[0] if isinstance(value, list) and value else value)
+        if name:
+            item.collectives.append((name, "member"))
+    for cat in c.get("categories", []):
+        values = cat.value if isinstance(cat.value, list) else [cat.value]
+        item.categories += [_one_line(v) for v in values if _one_line(v)]
+    if "note" in c:
+        item.values["bio"] = str(c["note"][0].value).replace("\r\n", "\n").strip()
+    langs = [str(p.value).strip() for p in c.get("lang", []) if str(p.value).strip()]
+    if langs:
+        item.values["languages"] = langs
+    return item
+
+
+def read_vcards(path: Path) -> Iterator[Incoming | Malformed]:
+    """Cards from a .vcf file, or from every .vcf in a folder (a vdir)."""
+    import vobject
+
+    files = (
+        sorted(p for p in path.iterdir() if p.suffix.lower() == ".vcf") if path.is_dir() else [path]
+    )
+    for file in files:
+        text = _read_text(file)
+        for line, chunk in vcard_chunks(text):
+            where = f"{file}:{line}"
+            try:
+                card = vobject.readOne(chunk, allowQP=True)
+                if card.name != "VCARD":
+                    raise ValueError("not a vCard")
+                yield card_to_incoming(card, where)
+            except ZppError as e:
+                yield Malformed(where, "", str(e))
+            except Exception as e:  # vobject raises many kinds on bad input
+                reason = getattr(e, "msg", None) or str(e) or type(e).__name__
+                yield Malformed(where, "", f"not a valid vCard: {reason}")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InvalidInput("file", str(path), e.strerror or "cannot be read") from None
+    for encoding in ("utf-8-sig", "cp1252"):  # old phones and Outlook write Windows-1252
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _unguard(cell: str) -> str:
+    """Undo the export's formula guard: "'=SUM(1)" -> "=SUM(1)"."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r":
+        return cell[1:]
+    return cell
+
+
+def _list(cell: str) -> list[str]:
+    return [p.strip() for p in cell.split(";") if p.strip()]
+
+
+def read_csv(path: Path) -> Iterator[Incoming | Malformed]:
+    text = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or not (
+        {"name", "given_name", "family_name"} & set(reader.fieldnames)
+    ):
+        yield Malformed(f"{path}:1", "", "no header with a name, given_name or family_name column")
+        return
+    previous = reader.line_num  # the header's last line
+    for row in reader:
+        where, previous = f"{path}:{previous + 1}", reader.line_num
+        row = {k.strip().lower(): _unguard(v or "") for k, v in row.items() if k}
+        try:
+            yield _csv_incoming(row, where)
+        except ZppError as e:
+            yield Malformed(where, row.get("name", ""), str(e))
+
+
+def _csv_incoming(row: dict[str, str], where: str) -> Incoming:
+    item = Incoming(
+        where=where, label=row.get("name", ""), id=_uuid(row.get("id", "")), authoritative=True
+    )
+    if row.get("given_name") or row.get("family_name"):
+        item.values.update(
+            given_name=row.get("given_name", ""),
+            particle=row.get("particle", ""),
+            family_name=row.get("family_name", ""),
+        )
+    elif row.get("name"):
+        n = names.split_name(row["name"])
+        item.values.update(given_name=n.given, particle=n.particle, family_name=n.family)
+    item.label = item.label or " ".join(v for v in item.values.values() if v)
+    for key in ("handle", "city", "region", "website", "bio", "visibility", "day_rate", "note"):
+        if row.get(key):
+            item.values[key] = row[key]
+    for key in ("links", "languages", "tags"):
+        if key in row:
+            item.values[key] = _list(row[key])
+    for cell, target, types in (
+        ("emails", item.emails, contacts.EMAIL_TYPES),
+        ("email", item.emails, contacts.EMAIL_TYPES),
+        ("phones", item.phones, contacts.PHONE_TYPES),
+        ("phone", item.phones, contacts.PHONE_TYPES),
+    ):
+        for entry in _list(row.get(cell, "")):
+            ctype, value = contacts.split_typed(entry, types)
+            target.append((ctype or "", value, False))
+    learn = _list(row.get("learning", ""))
+    specs = [skills.parse_spec(s) for s in _list(row.get("skills", ""))]
+    learn_set = {fold(s) for s in learn}
+    item.skills = [
+        skills.SkillSpec(s.ref, s.level, s.mentor, fold(s.ref) in learn_set) for s in specs
+    ]
+    have = {fold(s.ref) for s in specs}
+    item.skills += [
+        skills.SkillSpec(s, "learning", False, True) for s in learn if fold(s) not in have
+    ]
+    for entry in _list(row.get("collectives", "")):
+        ref, _, role = entry.partition(":")
+        item.collectives.append((ref.strip(), role.strip() or "member"))
+    return item
+
+
+@dataclass
+class Directory:
+    skills: list[dict]
+    collectives: list[dict]
+    members: Iterator[Incoming | Malformed]
+    total: int
+
+
+def read_json(path: Path) -> Directory:
+    text = _read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
+    if isinstance(data, list):  # a bare list of member records (`zpp member list --json`)
+        data = {"members": data}
+    if not isinstance(data, dict) or not isinstance(data.get("members"), list):
+        raise BadRecord(f"{path}:1", 'not a zpp directory file (no "members" list)')
+    if data.get("format", "zpp-directory") != "zpp-directory" or data.get("version", 1) != 1:
+        raise BadRecord(
+            f"{path}:1",
+            f"format {data.get('format')!r} version {data.get('version')!r}: "
+            "this zpp reads zpp-directory version 1",
+        )
+    finder = _LineFinder(text)
+
+    def items() -> Iterator[Incoming | Malformed]:
+        for i, rec in enumerate(data["members"], start=1):
+            where = f"{path}:{finder.line(rec.get('id') if isinstance(rec, dict) else None, i)}"
+            try:
+                yield _json_incoming(rec, where)
+            except (ZppError, KeyError, TypeError, ValueError, AttributeError) as e:
+                label = rec.get("handle", "") if isinstance(rec, dict) else ""
+                reason = (
+                    str(e)
+                    if isinstance(e, ZppError)
+                    else f"malformed member ({type(e).__name__}: {e})"
+                )
+                yield Malformed(where, label, reason)
+
+    return Directory(
+        data.get("skills") or [], data.get("collectives") or [], items(), len(data["members"])
+    )
+
+
+class _LineFinder:
+    """The line a member starts on in a JSON file, found by its id (for error messages)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+
+    def line(self, member_id: Any, index: int) -> str:
+        if isinstance(member_id, str) and member_id:
+            at = self.text.find(json.dumps(member_id), self.pos)
+            if at >= 0:
+                self.pos = at
+                return str(self.text.count("\n", 0, at) + 1)
+        return f"member {index}"
+
+
+def _json_incoming(rec: dict, where: str) -> Incoming:
+    if not isinstance(rec, dict):
+        raise InvalidInput("member", rec, "must be a JSON object")
+    item = Incoming(
+        where=where, label=rec.get("name") or rec.get("handle") or "", authoritative=True
+    )
+    item.id = _uuid(rec.get("id", "")) if rec.get("id") else None
+    if rec.get("id") and item.id is None:
+        raise InvalidInput("id", rec["id"], "not a UUID")
+    item.values = {k: rec[k] for k in members.SCALARS if k in rec}
+    if not any(k in rec for k in ("given_name", "family_name")) and rec.get("name"):
+        n = names.split_name(rec["name"])
+        item.values.update(given_name=n.given, particle=n.particle, family_name=n.family)
+    item.label = item.label or " ".join(
+        str(item.values.get(k, ""))
+        for k in ("given_name", "particle", "family_name")
+        if item.values.get(k)
+    )
+    for key, target in (("emails", item.emails), ("phones", item.phones)):
+        for c in rec.get(key, []):
+            target.append((c.get("type", ""), c["value"], bool(c.get("private", False))))
+    for s in rec.get("skills", []):
+        level = skills.check_level(s.get("level", "competent"), "skill level")
+        item.skills.append(
+            skills.SkillSpec(
+                s["skill"], level, bool(s.get("can_mentor")), bool(s.get("wants_to_learn"))
+            )
+        )
+    item.collectives = [
+        (c["handle"], c.get("role") or "member") for c in rec.get("collectives", [])
+    ]
+    item.availability = list(rec.get("availability", []))
+    return item
+
+
+# -- applying ----------------------------------------------------------------------
+class _DryRun(Exception):
+    pass
+
+
+class Importer:
+    """Applies Incoming records inside one Tx, with caches so 100,000 members stay fast."""
+
+    def __init__(self, tx: Tx):
+        self.tx, self.conn = tx, tx.conn
+        self._skill_words: dict[str, str] | None = None
+        self._collectives: dict[str, str] | None = None
+
+    # -- lookups --
+    def skill_id(self, ref: str) -> str | None:
+        if self._skill_words is None:
+            self._skill_words = {}
+            for s in skills.catalogue(self.conn):
+                for w in (s.name, *s.aliases):
+                    self._skill_words.setdefault(fold(w), s.id)
+                    self._skill_words.setdefault(slug(w), s.id)
+        return self._skill_words.get(fold(ref.strip())) or self._skill_words.get(slug(ref))
+
+    def ensure_skill(self, name: str) -> str:
+        sid = self.skill_id(name)
+        if sid is None:
+            sid = skills.add_skill(self.tx, name)
+            self._skill_words = None
+        return sid
+
+    def collective_id(self, ref: str, create: bool) -> str | None:
+        if self._collectives is None:
+            self._collectives = {}
+            for r in self.conn.execute(
+                "SELECT id, handle, name FROM collectives WHERE deleted = 0"
+            ):
+                for key in (r["handle"], fold(r["name"]), slug(r["name"])):
+                    self._collectives.setdefault(key, r["id"])
+        for key in (ref.strip().lower(), fold(ref), slug(ref)):
+            if key in self._collectives:
+                return self._collectives[key]
+        if not create:
+            return None
+        from zppcli import collectives
+
+        handle = collectives.add(self.tx, ref)
+        self._collectives = None
+        return self.collective_id(handle, False)
+
+    # -- the catalogue (JSON) --
+    def apply_catalogue(
+        self, skill_list: list[dict], collective_list: list[dict], where: str
+    ) -> None:
+        try:
+            for s in skill_list:
+                sid = self.skill_id(s["name"]) or s.get("id") or skills.skill_id(s["name"])
+                self.tx.upsert(
+                    "skills",
+                    sid,
+                    {
+                        "name": s["name"].strip(),
+                        "category": s.get("category", ""),
+                        "description": s.get("description", ""),
+                    },
+                )
+                self._skill_words = None
+                for alias in s.get("aliases", []):
+                    other = self.skill_id(alias)
+                    if other is None:
+                        self.tx.upsert(
+                            "skill_aliases",
+                            skills.alias_id(sid, alias),
+                            {"skill_id": sid, "alias": alias.strip()},
+                        )
+                        self._skill_words = None
+            for c in collective_list:
+                from zppcli.members import check_url
+
+                cid = self.collective_id(c["handle"], False) or _uuid(c.get("id", "")) or None
+                values = {
+                    "handle": names.check_handle(c["handle"]),
+                    "name": c["name"].strip(),
+                    "description": c.get("description", ""),
+                    "website": check_url(c.get("website", ""), "website"),
+                }
+                if cid:
+                    self.tx.upsert("collectives", cid, values)
+                else:
+                    self.tx.insert("collectives", values)
+                self._collectives = None
+        except (KeyError, TypeError, AttributeError) as e:
+            raise BadRecord(
+                where, f"malformed skills or collectives list ({type(e).__name__}: {e})"
+            ) from None
+        except ZppError as e:
+            raise BadRecord(where, str(e)) from None
+
+    # -- one member --
+    def match(self, item: Incoming) -> tuple[str | None, bool]:
+        """(member id, existed before) by UID, then e-mail."""
+        if item.id:
+            row = self.conn.execute(
+                "SELECT deleted FROM members WHERE id = ?", (item.id,)
+            ).fetchone()
+            if row is not None:
+                return item.id, True
+        for _, value, _ in item.emails:
+            try:
+                owner = members.email_owner(self.conn, contacts.normalize_email(value))
+            except InvalidInput:
+                continue
+            if owner is not None:
+                return owner["id"], True
+        return item.id, False
+
+    def apply(self, item: Incoming) -> tuple[str, str]:
+        """Import one member; returns (action, handle)."""
+        values = members.check_values(item.values)
+        emails = [
+            (self._type(t, contacts.EMAIL_TYPES, "other"), contacts.normalize_email(v), p)
+            for t, v, p in item.emails
+        ]
+        phones = []
+        for t, v, p in item.phones:
+            e164, mobile = contacts.normalize_phone(v)
+            phones.append(
+                (self._type(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p)
+            )
+        member_id, existed = self.match(item)
+        changes = 0
+        if existed:
+            row = self.conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
+            if "handle" in values and values["handle"] != row["handle"]:
+                other = members.find_by_handle(self.conn, values["handle"])
+                if other is not None and other["id"] != member_id:
+                    del values["handle"]
+            if not item.authoritative:  # an address book fills in; it does not blank out
+                values = {k: v for k, v in values.items() if v not in ("", [], None)}
+                if "tags" in values:
+                    values["tags"] = list(
+                        dict.fromkeys([*json.loads(row["tags"]), *values["tags"]])
+                    )
+                if "website" in values or "links" in values:  # add web addresses it does not have
+                    urls = [u for u in [values.pop("website", ""), *values.pop("links", [])] if u]
+                    links = json.loads(row["links"])
+                    new = [u for u in dict.fromkeys(urls) if u != row["website"] and u not in links]
+                    if new and not row["website"]:
+                        values["website"] = new.pop(0)
+                    if new:
+                        values["links"] = links + new
+            if row["deleted"]:
+                values["deleted"] = 0
+            changes += len(self.tx.update("members", member_id, values))
+        else:
+            if not values.get("given_name") and not values.get("family_name"):
+                raise InvalidInput("name", item.label, "a member needs a name")
+            handle = values.get("handle")
+            if not handle or members.find_by_handle(self.conn, handle) is not None:
+                base = handle or names.handle_base(
+                    names.Name(
+                        values.get("given_name", ""),
+                        values.get("particle", ""),
+                        values.get("family_name", ""),
+                    )
+                )
+                values["handle"] = members._unique_handle(self.conn, base)
+            member_id = self.tx.insert("members", values, row_id=member_id)
+            changes += 1
+        changes += self._contacts(member_id, "email", emails, existed)
+        changes += self._contacts(member_id, "phone", phones, existed)
+        changes += self._skills(member_id, item, existed)
+        for ref, role in item.collectives:
+            cid = self.collective_id(ref, create=not item.authoritative)
+            if cid is None:
+                raise InvalidInput(
+                    "collective", ref, "not in this directory (nor in the file's collectives)"
+                )
+            from zppcli.collectives import membership_id
+
+            if (
+                existed
+                and not item.authoritative
+                and self.conn.execute(
+                    "SELECT 1 FROM collective_members WHERE id = ? AND deleted = 0",
+                    (membership_id(cid, member_id),),
+                ).fetchone()
+            ):
+                continue  # already in it: an address book knows no roles
+            changes += self._put(
+                "collective_members",
+                membership_id(cid, member_id),
+                {"collective_id": cid, "member_id": member_id, "role": role or "member"},
+                existed,
+            )
+        if item.availability:
+            changes += self._availability(member_id, item.availability, existed)
+        handle = self.conn.execute(
+            "SELECT handle FROM members WHERE id = ?", (member_id,)
+        ).fetchone()[0]
+        if not existed:
+            return "added", handle
+        return ("updated" if changes else "unchanged"), handle
+
+    @staticmethod
+    def _type(given: str, allowed: tuple[str, ...], default: str) -> str:
+        t = (given or "").strip().lower()
+        if not t:
+            return default
+        if t not in allowed:
+            raise InvalidInput("type", given, f"use one of {', '.join(allowed)}")
+        return t
+
+    def _put(self, table: str, row_id: str, values: dict, existed: bool) -> int:
+        if existed:
+            return 1 if self.tx.upsert(table, row_id, values) else 0
+        self.tx.insert(table, values, row_id=row_id)
+        return 1
+
+    def _contacts(
+        self, member_id: str, kind: str, found: list[tuple[str, str, bool]], existed: bool
+    ) -> int:
+        changes, seen = 0, set()
+        start = len(members.live_contacts(self.conn, member_id, kind)) if existed else 0
+        for position, (ctype, value, private) in enumerate(found):
+            if value in seen:
+                continue
+            seen.add(value)
+            if kind == "email":
+                owner = members.email_owner(self.conn, value)
+                if owner is not None and owner["id"] != member_id:
+                    raise InvalidInput(
+                        "email", value, f"already belongs to member {owner['handle']!r}"
+                    )
+            row_id = members.contact_id(member_id, kind, value)
+            values = {
+                "member_id": member_id,
+                "kind": kind,
+                "type": ctype,
+                "value": value,
+                "private": private,
+            }
+            if existed:
+                current = self.conn.execute(
+                    "SELECT deleted FROM contacts WHERE id = ?", (row_id,)
+                ).fetchone()
+                if current is not None and not current["deleted"]:
+                    changes += 1 if self.tx.update("contacts", row_id, values) else 0
+                    continue
+                values["position"] = start + position
+            else:
+                values["position"] = position
+            changes += self._put("contacts", row_id, values, existed)
+        return changes
+
+    def _skills(self, member_id: str, item: Incoming, existed: bool) -> int:
+        changes = 0
+        have = {}
+        if existed:
+            have = {
+                r[0]: r[1]
+                for r in self.conn.execute(
+                    "SELECT skill_id, level FROM member_skills WHERE member_id = ? AND deleted = 0",
+                    (member_id,),
+                )
+            }
+        specs = list(item.skills)
+        tags = []
+        current_tags = set()
+        if existed and item.categories:
+            row = self.conn.execute(
+                "SELECT tags FROM members WHERE id = ?", (member_id,)
+            ).fetchone()
+            current_tags = {fold(t) for t in json.loads(row[0])}
+        for cat in item.categories:  # vCard: one of its tags, a known skill, else a new tag
+            if fold(cat) in current_tags:
+                continue
+            if self.skill_id(cat):
+                specs.append(skills.SkillSpec(cat))
+            else:
+                tags.append(cat)
+        if tags:
+            row = self.conn.execute(
+                "SELECT tags FROM members WHERE id = ?", (member_id,)
+            ).fetchone()
+            merged = members.check_values({"tags": [*json.loads(row[0]), *tags]})["tags"]
+            changes += len(self.tx.update("members", member_id, {"tags": merged}))
+        for spec in specs:
+            sid = self.ensure_skill(spec.ref) if item.authoritative else self.skill_id(spec.ref)
+            if sid is None:
+                continue
+            if not item.authoritative and sid in have:
+                continue  # an address book knows no levels: keep ours
+            changes += self._put(
+                "member_skills",
+                skills.member_skill_id(member_id, sid),
+                {
+                    "member_id": member_id,
+                    "skill_id": sid,
+                    "level": spec.level,
+                    "wants_to_learn": spec.wants_to_learn,
+                    "can_mentor": spec.mentor,
+                },
+                existed,
+            )
+            have[sid] = spec.level
+        return changes
+
+    def _availability(self, member_id: str, periods: list[dict], existed: bool) -> int:
+        from zppcli import availability
+
+        changes = 0
+        for p in periods:
+            start, end = date.fromisoformat(p["from"]), date.fromisoformat(p["to"])
+            if end < start:
+                raise InvalidInput(
+                    "availability", f"{p['from']}..{p['to']}", "ends before it starts"
+                )
+            hours = availability.check_hours(p.get("hours_per_week"))
+            values = {
+                "member_id": member_id,
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "status": availability.check_status(p["status"]),
+                "hours_per_week": hours,
+                "note": p.get("note") or "",
+            }
+            row_id = _uuid(p.get("id", "")) if p.get("id") else None
+            if existed:
+                row = (
+                    self.conn.execute(
+                        "SELECT deleted FROM availability WHERE id = ?", (row_id,)
+                    ).fetchone()
+                    if row_id
+                    else None
+                )
+                if row is not None and not row["deleted"]:
+                    changes += 1 if self.tx.update("availability", row_id, values) else 0
+                    continue
+                availability.clear(self.tx, member_id, start, end)
+                if row is not None:
+                    changes += 1 if self.tx.upsert("availability", row_id, values) else 0
+                    continue
+            self.tx.insert("availability", values, row_id=row_id)
+            changes += 1
+        return changes
+
+
+def run(
+    conn: sqlite3.Connection,
+    items: Iterable[Incoming | Malformed],
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    catalogue: tuple[list[dict], list[dict], str] | None = None,
+    progress: Progress = None,
+) -> Report:
+    """Apply everything in one transaction (rolled back for a dry run or on an error)."""
+    report = Report()
+    try:
+        with Tx(conn) as tx:
+            imp = Importer(tx)
+            if catalogue:
+                imp.apply_catalogue(*catalogue)
+            for n, item in enumerate(items, start=1):
+                if progress and n % 100 == 0:
+                    progress(100)
+                if isinstance(item, Malformed):
+                    if not skip_invalid:
+                        raise BadRecord(item.where, item.reason)
+                    report.note("skipped", item.label, where=item.where, reason=item.reason)
+                    continue
+                if skip_invalid:
+                    conn.execute("SAVEPOINT zpp_import_item")
+                try:
+                    action, handle = imp.apply(item)
+                except (ZppError, ValueError, KeyError, TypeError) as e:
+                    reason = str(e) if isinstance(e, ZppError) else f"{type(e).__name__}: {e}"
+                    if isinstance(e, BadRecord):
+                        reason = e.reason
+                    if not skip_invalid:
+                        raise BadRecord(item.where, reason) from None
+                    conn.execute("ROLLBACK TO zpp_import_item")
+                    conn.execute("RELEASE zpp_import_item")
+                    imp._skill_words = imp._collectives = None  # may hold rolled-back rows
+                    report.note("skipped", item.label, where=item.where, reason=reason)
+                    continue
+                if skip_invalid:
+                    conn.execute("RELEASE zpp_import_item")
+                report.note(action, item.label, handle, item.where)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return report
+
+
+def read(kind: str, path: Path) -> tuple[Iterable[Incoming | Malformed], tuple | None, int | None]:
+    """(records, catalogue, total if known) for a file of the given kind."""
+    if not path.exists():
+        raise InvalidInput("file", str(path), "does not exist")
+    if kind == "json":
+        d = read_json(path)
+        return d.members, (d.skills, d.collectives, f"{path}:1"), d.total
+    if kind == "csv":
+        return read_csv(path), None, None
+    if kind == "vcard":
+        return read_vcards(path), None, None
+    raise ValueError(kind)
