@@ -93,8 +93,11 @@ def zone(name: str) -> ZoneInfo:
 
 
 def now_utc() -> datetime:
-    """Now, in UTC; $ZPP_NOW (ISO, with offset or Amsterdam time) pins it for tests and demos."""
+    """Now, in UTC. $ZPP_NOW (ISO; Amsterdam time without an offset) pins it; else a
+    pinned $ZPP_TODAY means noon of that day, so "upcoming" agrees with "tomorrow"."""
     pinned = os.environ.get("ZPP_NOW")
+    if not pinned and os.environ.get("ZPP_TODAY"):
+        pinned = os.environ["ZPP_TODAY"] + "T12:00:00"
     if pinned:
         value = datetime.fromisoformat(pinned)
         if value.tzinfo is None:
@@ -707,7 +710,9 @@ class RsvpResult:
     warnings: list[str]
 
 
-def rsvp(tx: Tx, g: sqlite3.Row, member_id: str, response: str, note: str = "") -> RsvpResult:
+def rsvp(
+    tx: Tx, g: sqlite3.Row, member_id: str, response: str, note: str | None = None
+) -> RsvpResult:
     """Record an answer. A yes beyond the capacity waits; a going yes turning into
     no/maybe promotes the first on the waitlist."""
     response = (response or "").strip().lower()
@@ -741,8 +746,9 @@ def rsvp(tx: Tx, g: sqlite3.Row, member_id: str, response: str, note: str = "") 
         "member_id": member_id,
         "response": response,
         "state": state,
-        "note": note.strip(),
     }
+    if note is not None or old is None:  # answering again without --note keeps the note
+        values["note"] = (note or "").strip()
     if old is None or old_state != state:
         values["answered_at"] = utc_now()  # the waitlist is served in this order
     if state != "going":

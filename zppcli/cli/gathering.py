@@ -402,7 +402,10 @@ def rsvp(
     gathering: Gathering,
     member: Annotated[str, typer.Argument(help="Handle, id prefix or a name with one hit.")],
     answer: Annotated[str, typer.Argument(help="yes | no | maybe", metavar="yes|no|maybe")],
-    note: Annotated[str, typer.Option("--note", help='Like "bring a friend" or "late".')] = "",
+    note: Annotated[
+        str | None,
+        typer.Option("--note", help='Like "bring a friend" or "late".', show_default=False),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Record an answer; prints going, waitlist, maybe or no. A yes beyond the capacity waits."""
@@ -647,7 +650,11 @@ def remind(
                     gatherings.mark_reminded(tx, item)
         else:
             for item, msg in ready:
-                typer.echo(msg.as_string().rstrip("\n") + "\n\n")
+                body = msg.get_body(("plain",)).get_content()
+                typer.echo(
+                    f"To: {item.member['name']} <{msg['To'].addresses[0].addr_spec}>\n"
+                    f"Subject: {msg['Subject']}\n\n{body.rstrip()}\n"
+                )
                 gatherings.mark_reminded(tx, item)
     if failure:
         raise ZppError(failure)
