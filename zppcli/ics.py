@@ -135,9 +135,10 @@ def calendar(
     cal = Calendar.new(
         prodid=PRODID, method=method, name=name, refresh_interval=refresh, uid=cal_uid
     )
-    if name:
-        cal.add("x-wr-calname", name)
+    # Calendar.new writes NAME and X-WR-CALNAME; RFC 7986 wants VALUE=DURATION on
+    # REFRESH-INTERVAL, and Outlook/Apple read X-PUBLISHED-TTL instead.
     if refresh:
+        cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
         cal.add("x-published-ttl", refresh)
     for g in gs:
         cal.add_component(event(conn, g, **event_kwargs))
