@@ -108,15 +108,25 @@ def _fsync_dir(folder: Path) -> None:
 
 @contextmanager
 def output_stream(path: str | None) -> Iterator[IO]:
-    """An atomic file for -o PATH, else stdout."""
+    """An atomic file for -o PATH, else stdout as UTF-8 with line ends kept as written."""
     if path and path != "-":
         with atomic_write(Path(path)) as f:
             yield f
-    else:
-        import sys
+        return
+    import io
+    import sys
 
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
         yield sys.stdout
-        sys.stdout.flush()
+        return
+    stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+    try:
+        yield stream
+        stream.flush()
+    finally:
+        stream.detach()
 
 
 # -- vCard -----------------------------------------------------------------------

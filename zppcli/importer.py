@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -126,6 +127,44 @@ def vcard_chunks(text: str) -> Iterator[tuple[int, str]]:
         yield start, "".join(buf)  # unterminated: the parser says so
 
 
+_TEXT_21 = {
+    "FN",
+    "NOTE",
+    "TITLE",
+    "ROLE",
+    "EMAIL",
+    "TEL",
+    "URL",
+    "LABEL",
+    "NICKNAME",
+    "X-ZPP-HANDLE",
+}
+_VERSION_21 = re.compile(r"^VERSION:\s*2\.1\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def escape_21(chunk: str) -> str:
+    """vCard 2.1 does not escape commas in text, but vobject reads text the 3.0 way
+    (a comma ends the value): escape them in text properties before it parses."""
+    if not _VERSION_21.search(chunk):
+        return chunk
+    out, current, qp, soft = [], "", False, False
+    for line in chunk.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        end = line[len(body) :]
+        if soft or line[:1] in (" ", "\t"):
+            prefix, value = "", body
+        else:
+            head, sep, value = body.partition(":")
+            current = head.split(";")[0].split(".")[-1].upper() if sep else ""
+            qp = "QUOTED-PRINTABLE" in head.upper()
+            prefix = head + sep
+        soft = qp and value.endswith("=")  # a quoted-printable soft line break
+        if current in _TEXT_21:
+            value = value.replace(",", "\\,")
+        out.append(prefix + value + end)
+    return "".join(out)
+
+
 def _types(prop) -> set[str]:
     out = {s.lower() for s in prop.singletonparams}
     for value in prop.params.get("TYPE", []):
@@ -215,7 +254,7 @@ def read_vcards(path: Path) -> Iterator[Incoming | Malformed]:
         for line, chunk in vcard_chunks(text):
             where = f"{file}:{line}"
             try:
-                card = vobject.readOne(chunk, allowQP=True)
+                card = vobject.readOne(escape_21(chunk), allowQP=True)
                 if card.name != "VCARD":
                     raise ValueError("not a vCard")
                 yield card_to_incoming(card, where)

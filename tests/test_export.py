@@ -1,0 +1,242 @@
+"""zpp export vcard|csv|json: oracles are vobject, khard and the csv/json modules."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import vobject
+
+from zppcli import db as dbmod
+from zppcli import exporter
+from zppcli.store import Tx
+
+KHARD = Path(sys.executable).parent / "khard"
+
+
+def cards(text: str) -> list:
+    return list(vobject.readComponents(text))
+
+
+def by_fn(parsed) -> dict:
+    return {c.fn.value: c for c in parsed}
+
+
+def write(db_path, fn):
+    conn = dbmod.connect(db_path)
+    try:
+        with Tx(conn) as tx:
+            fn(tx)
+    finally:
+        conn.close()
+
+
+def member_id(db_path, handle) -> str:
+    conn = dbmod.connect(db_path)
+    try:
+        return conn.execute("SELECT id FROM members WHERE handle = ?", (handle,)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_only_public_members_leave_by_default_and_stderr_says_so(run, example_db):
+    r = run("export", "vcard", ok=True)
+    parsed = cards(r.stdout)
+    assert len(parsed) == 7
+    assert "left out 44 members" in r.stderr
+    r = run("export", "vcard", "--include-private", ok=True)
+    assert len(cards(r.stdout)) == 51
+    assert "left out" not in r.stderr
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_every_card_parses_with_expected_values(run, example_db, version):
+    r = run("export", "vcard", "--include-private", "--vcard-version", version, ok=True)
+    text = r.stdout_bytes.decode("utf-8")
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    parsed = cards(text)
+    assert {c.version.value for c in parsed} == {version}
+    assert len({c.uid.value for c in parsed}) == 51
+    joran = by_fn(parsed)["Jöran van den Bürg"]
+    assert joran.n.value.family == "van den Bürg" and joran.n.value.given == "Jöran"
+    if version == "3.0":
+        assert joran.contents["sort-string"][0].value == "Bürg"
+    else:
+        assert joran.n.params["SORT-AS"] == ["Bürg,Jöran"]
+    assert [e.value for e in joran.contents["email"]] == [
+        "joran@beeldhaven.example",
+        "joran.burg@gmail.example",
+    ]
+    assert sorted(o.value[0] for o in joran.contents["org"]) == [
+        "De Beeldhaven",
+        "Old School Collectief",
+    ]
+    assert {"Camera", "Montage", "Drone"} <= set(joran.categories.value)
+    assert "Color grading" not in joran.categories.value  # a wish, not a skill
+    assert joran.adr.value.city == "Hilversum"
+    assert joran.uid.value == f"urn:uuid:{member_id(example_db, 'joran-vdburg')}"
+
+
+def test_uid_is_stable_across_exports(run, example_db):
+    a = run("export", "vcard", "--include-private", ok=True).stdout
+    b = run("export", "vcard", "--include-private", ok=True).stdout
+    assert a == b
+
+
+def test_private_contacts_never_leave(run, example_db):
+    mid = member_id(example_db, "joran-vdburg")
+    write(
+        example_db,
+        lambda tx: [
+            tx.update("contacts", r["id"], {"private": 1})
+            for r in tx.conn.execute(
+                "SELECT id FROM contacts WHERE member_id = ? AND value = ?",
+                (mid, "joran.burg@gmail.example"),
+            ).fetchall()
+        ],
+    )
+    for kind in ("vcard", "csv"):
+        out = run("export", kind, "--include-private", "--skill", "camera", ok=True).stdout
+        assert "joran@beeldhaven.example" in out
+        assert "joran.burg@gmail.example" not in out
+    out = run("export", "json", ok=True).stdout  # the public-only JSON leaves them out too
+    assert "joran.burg@gmail.example" not in out
+    full = run("export", "json", "--include-private", ok=True).stdout
+    assert "joran.burg@gmail.example" in full  # the complete backup keeps them, flagged
+    rec = next(m for m in json.loads(full)["members"] if m["id"] == mid)
+    assert {"type": "home", "value": "joran.burg@gmail.example", "private": True} in rec["emails"]
+
+
+def test_filters_are_the_search_filters(run, example_db):
+    r = run(
+        "export", "vcard", "--include-private", "--skill", "camera", "--city", "Hilversum", ok=True
+    )
+    names = set(by_fn(cards(r.stdout)))
+    assert "Jöran van den Bürg" in names
+    search = run("search", "--skill", "camera", "--city", "Hilversum", "--format", "json", ok=True)
+    assert names == {m["name"] for m in json.loads(search.stdout)}
+    bad = run("export", "vcard", "--skill", "nonsuchskill")
+    assert bad.exit_code == 3 and "nonsuchskill" in bad.stderr
+
+
+def test_output_file_is_written_atomically(run, example_db, tmp_path, monkeypatch):
+    target = tmp_path / "out.vcf"
+    target.write_text("OLD CONTENT")
+    real = exporter.vcard.cards
+
+    def broken(records, version):
+        for i, text in enumerate(real(records, version)):
+            if i == 20:
+                raise OSError("disk full")
+            yield text
+
+    monkeypatch.setattr(exporter.vcard, "cards", broken)
+    r = run("export", "vcard", "--include-private", "-o", target)
+    assert r.exit_code != 0
+    assert target.read_text() == "OLD CONTENT"  # the interrupted export left the old file
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
+    monkeypatch.setattr(exporter.vcard, "cards", real)
+    run("export", "vcard", "--include-private", "-o", target, ok=True)
+    assert len(cards(target.read_text())) == 51
+
+
+def khard(config: Path, *args: str) -> str:
+    r = subprocess.run(
+        [str(KHARD), "-c", str(config), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_vdir_loads_in_khard_and_finds_names_with_diacritics(run, example_db, tmp_path):
+    vdir = tmp_path / "contacts"
+    run("export", "vcard", "--vdir", vdir, "--include-private", ok=True)
+    files = sorted(p.name for p in vdir.glob("*.vcf"))
+    assert len(files) == 51
+    jid = member_id(example_db, "joran-vdburg")
+    assert f"{jid}.vcf" in files
+    config = tmp_path / "khard.conf"
+    config.write_text(f"[addressbooks]\n[[zpp]]\npath = {vdir}\n")
+    assert "Jöran van den Bürg" in khard(config, "list", "Bürg")
+    assert "joran@beeldhaven.example" in khard(config, "email", "Jöran")
+    assert "lukasz@beeldhaven.example" in khard(config, "email", "Łukasz")
+    assert "Łukasz Kowalczyk" in khard(config, "list", "Kowalczyk")
+    assert "Jöran" not in khard(config, "list", "Kowalczyk")
+
+
+def test_vdir_reexport_updates_changed_removes_deleted_touches_nothing_else(
+    run, example_db, tmp_path
+):
+    vdir = tmp_path / "contacts"
+    run("export", "vcard", "--vdir", vdir, "--include-private", ok=True)
+    mine = vdir / "not-from-zpp.vcf"
+    mine.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Someone Else\r\nEND:VCARD\r\n")
+    (vdir / "notes.txt").write_text("keep me")
+    jid, lid = member_id(example_db, "joran-vdburg"), member_id(example_db, "lotte-dgraaf")
+    lotte_before = (vdir / f"{lid}.vcf").stat()
+    r = run("export", "vcard", "--vdir", vdir, "--include-private", ok=True)
+    assert "0 added, 0 updated, 51 unchanged, 0 removed" in r.stderr
+    run("member", "edit", "joran-vdburg", "--city", "Bussum", ok=True)
+    run("member", "rm", "kees-camera", "--yes", ok=True)
+    kid_file = [p for p in vdir.glob("*.vcf") if "kees-camera" in p.read_text()]
+    assert len(kid_file) == 1
+    r = run("export", "vcard", "--vdir", vdir, "--include-private", ok=True)
+    assert "0 added, 1 updated, 49 unchanged, 1 removed" in r.stderr
+    assert "Bussum" in (vdir / f"{jid}.vcf").read_text()
+    assert not kid_file[0].exists()
+    assert (vdir / f"{lid}.vcf").stat().st_ino == lotte_before.st_ino  # not rewritten
+    assert mine.exists() and (vdir / "notes.txt").read_text() == "keep me"
+    # a member who stops sharing disappears from the public vdir
+    r = run("export", "vcard", "--vdir", vdir, ok=True)
+    assert "43 removed" in r.stderr  # 44 non-public, one of them (Kees) removed already
+    assert len(list(vdir.glob("*.vcf"))) == 7 + 1
+
+
+def test_csv_guards_formulas_and_reads_back(run, example_db):
+    run("member", "edit", "joran-vdburg", "--bio", '=HYPERLINK("http://evil")', ok=True)
+    run("member", "edit", "joran-vdburg", "--given", "@Jöran", "--region", "-1+1", ok=True)
+    out = run("export", "csv", "--include-private", ok=True).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 51
+    joran = next(r for r in rows if r["handle"] == "joran-vdburg")
+    assert joran["bio"] == '\'=HYPERLINK("http://evil")'
+    assert joran["given_name"] == "'@Jöran"
+    assert joran["region"] == "'-1+1"
+    assert joran["phones"].startswith("mobile=+31612345678")
+    for row in rows:
+        for cell in row.values():
+            assert not cell or cell[0] not in "=+-@\t\r" or cell.lstrip("+-").isdigit()
+
+
+def test_json_is_complete_and_round_trips_identically(run, example_db, tmp_path, monkeypatch):
+    first = tmp_path / "a.json"
+    run("export", "json", "--include-private", "-o", first, ok=True)
+    data = json.loads(first.read_text())
+    assert data["format"] == "zpp-directory" and data["version"] == 1
+    assert (
+        len(data["skills"]) == 32 and len(data["collectives"]) == 4 and len(data["members"]) == 51
+    )
+    joran = next(m for m in data["members"] if m["handle"] == "joran-vdburg")
+    assert joran["availability"] and joran["day_rate"] == 650 and joran["visibility"] == "network"
+    monkeypatch.setenv("ZPP_DB", str(tmp_path / "empty.db"))
+    r = run("import", "json", first, ok=True)
+    assert "51 added" in r.stderr
+    second = tmp_path / "b.json"
+    run("export", "json", "--include-private", "-o", second, ok=True)
+    assert second.read_bytes() == first.read_bytes()
+
+
+def test_usage_errors(run, example_db, tmp_path):
+    r = run("export", "vcard", "--vcard-version", "2.1")
+    assert r.exit_code == 2 and "3.0 or 4.0" in r.stderr
+    r = run("export", "vcard", "-o", tmp_path / "x.vcf", "--vdir", tmp_path / "d")
+    assert r.exit_code == 2
