@@ -28,7 +28,7 @@ from itertools import combinations, product
 
 from zppcli import availability
 from zppcli.errors import InvalidInput, UsageError
-from zppcli.skills import LEVEL_RANK, LEVELS, Skill
+from zppcli.skills import LEVELS, Skill
 from zppcli.skills import resolve as resolve_skill
 from zppcli.textfold import fold
 
@@ -36,6 +36,7 @@ MAX_NEEDS = 12
 ALTERNATIVES = 3
 SHOW_IF_MOVED = 3
 LOOKAHEAD_DAYS = 180
+IF_MOVED_POOL = 500
 _TOP_COVERS = 200  # class-level covers taken into the final (member-level) round
 _MAX_PRODUCT = 4096  # member choices tried per cover in the final round
 
@@ -135,50 +136,42 @@ def candidates(
     level: str = "competent",
     city: str | None = None,
     prefer_collective_id: str | None = None,
+    busy: bool = True,
 ) -> list[Candidate]:
-    """Every live member with at least one need at the level, with a free flag."""
+    """Members with at least one need at the level: the free ones (named, sorted by handle),
+    then, with busy=True, the others (ids, levels and mentor flags only)."""
     if level not in LEVELS:
         raise InvalidInput("level", level, f"use one of {', '.join(LEVELS)}")
     if end < start:
         raise InvalidInput("to", end.isoformat(), f"is before from ({start.isoformat()})")
-    index = {s.id: i for i, s in enumerate(needs)}
     levels = LEVELS[LEVELS.index(level) :]
-    lo, hi = start.isoformat(), end.isoformat()
-    sql = f"""
-        WITH c AS (
-            SELECT ms.member_id, ms.skill_id, ms.level, ms.can_mentor
-              FROM member_skills ms
-             WHERE ms.deleted = 0 AND ms.skill_id IN ({",".join("?" * len(needs))})
-               AND ms.level IN ({",".join("?" * len(levels))})
-               AND NOT (ms.wants_to_learn = 1 AND ms.level = 'learning'))
-        SELECT c.member_id, c.skill_id, c.level, c.can_mentor, m.handle, m.display_name, m.city,
-               EXISTS (SELECT 1 FROM availability a WHERE a.member_id = c.member_id AND a.deleted = 0
-                        AND a.status = 'booked' AND a.start_date <= ? AND a.end_date >= ?) AS booked,
-               EXISTS (SELECT 1 FROM availability a WHERE a.member_id = c.member_id AND a.deleted = 0
-                        AND a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?) AS covered,
-               EXISTS (SELECT 1 FROM availability a WHERE a.member_id = c.member_id AND a.deleted = 0
-                        AND a.status != 'booked' AND a.start_date <= ? AND a.end_date >= ?) AS touches
-          FROM c JOIN members m ON m.id = c.member_id AND m.deleted = 0"""
-    params = [*index, *levels, hi, lo, lo, hi, hi, lo]
+    # A big directory is read by many index lookups: map it rather than read() it page by page.
+    conn.execute("PRAGMA mmap_size = 1073741824")
+    free = free_members(conn, start, end)
     out: dict[str, Candidate] = {}
-    unsure: list[str] = []
-    city_key = fold(city.strip()) if city else None
-    for row in conn.execute(sql, params):
-        cand = out.get(row[0])
+    busy_rows: list[tuple[str, int, int, int]] = []
+    cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(needs)))
+    for row in conn.execute(
+        f"""SELECT member_id, CASE skill_id {cases} END,
+                   CASE level WHEN 'expert' THEN 2 WHEN 'competent' THEN 1 ELSE 0 END, can_mentor
+              FROM member_skills
+             WHERE deleted = 0 AND skill_id IN ({",".join("?" * len(needs))})
+               AND level IN ({",".join("?" * len(levels))})
+               AND NOT (wants_to_learn = 1 AND level = 'learning')""",
+        [*(s.id for s in needs), *(s.id for s in needs), *levels],
+    ):
+        member_id = row[0]
+        if member_id not in free:
+            if busy:
+                busy_rows.append(row)
+            continue
+        cand = out.get(member_id)
         if cand is None:
-            cand = out[row[0]] = Candidate(row[0], row[4], row[5], row[6], {})
-            cand.in_city = city_key is not None and fold(row[6]) == city_key
-            cand.free = not row[7] and bool(row[8])
-            if not row[7] and not row[8] and row[9]:
-                unsure.append(row[0])  # periods that only cover the range together
-        need = index[row[1]]
-        cand.ranks[need] = LEVEL_RANK[row[2]]
-        if row[3] or row[2] == "expert":
-            cand.mentor.add(need)
-    if unsure:
-        spans = _spans(conn, unsure)
-        for member_id in unsure:
-            out[member_id].free = availability.is_free(spans.get(member_id, []), start, end)
+            cand = out[member_id] = Candidate(member_id, "", "", "", {}, free=True)
+        cand.ranks[row[1]] = row[2]
+        if row[3] or row[2] == 2:
+            cand.mentor.add(row[1])
+    _fill(conn, out, list(out), city)
     if out:
         for member_id, collective_id in conn.execute(
             "SELECT cm.member_id, cm.collective_id FROM collective_members cm"
@@ -189,7 +182,66 @@ def candidates(
                 cand.collectives = cand.collectives | {collective_id}
                 if collective_id == prefer_collective_id:
                     cand.in_pref = True
-    return sorted(out.values(), key=lambda c: (c.handle, c.id))
+    # The busy ones are named only when they are shown (see _if_moved).
+    others: dict[str, Candidate] = {}
+    for member_id, need, rank, can_mentor in busy_rows:
+        cand = others.get(member_id)
+        if cand is None:
+            cand = others[member_id] = Candidate(member_id, "", "", "", {})
+        cand.ranks[need] = rank
+        if can_mentor or rank == 2:
+            cand.mentor.add(need)
+    return sorted(out.values(), key=lambda c: (c.handle, c.id)) + list(others.values())
+
+
+def free_members(conn: sqlite3.Connection, start: date, end: date) -> set[str]:
+    """Ids of members free for all of [start, end]: availability.is_free, over every member."""
+    lo, hi = start.isoformat(), end.isoformat()
+    booked: set[str] = set()
+    covered: set[str] = set()
+    pieces: dict[str, list[tuple[str, str, str]]] = {}
+    for member_id, a, b, status in conn.execute(
+        "SELECT member_id, start_date, end_date, status FROM availability"
+        " WHERE deleted = 0 AND start_date <= ? AND end_date >= ?",
+        (hi, lo),
+    ):
+        if status == "booked":
+            booked.add(member_id)
+        elif a <= lo and b >= hi:
+            covered.add(member_id)
+        else:
+            pieces.setdefault(member_id, []).append((a, b, status))
+    free = covered - booked
+    for member_id, spans in pieces.items():
+        if (
+            member_id not in booked
+            and member_id not in covered
+            and availability.is_free(spans, start, end)
+        ):
+            free.add(member_id)
+    return free
+
+
+def _fill(
+    conn: sqlite3.Connection, cands: dict[str, Candidate], ids: list[str], city: str | None
+) -> None:
+    """Handle, name and city of these candidates; removed members are dropped."""
+    city_key = fold(city.strip()) if city else None
+    live = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for member_id, handle, name, member_city in conn.execute(
+            "SELECT id, handle, display_name, city FROM members"
+            f" WHERE deleted = 0 AND id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            c = cands[member_id]
+            c.handle, c.name, c.city = handle, name, member_city
+            c.in_city = city_key is not None and fold(member_city) == city_key
+            live.add(member_id)
+    for member_id in ids:
+        if member_id not in live:
+            del cands[member_id]
 
 
 def _spans(
@@ -385,7 +437,7 @@ def build(
 
         row = resolve_collective(conn, prefer_collective, "prefer-collective")
         pref_id, pref_name = row["id"], row["name"]
-    cands = candidates(conn, needs, start, end, level, city, pref_id)
+    cands = candidates(conn, needs, start, end, level, city, pref_id, busy=False)
     teams, covered = best_teams(cands, len(needs), max_size)
     names = {row[0]: row[1] for row in conn.execute("SELECT id, name FROM collectives")}
     free_count: dict[int, int] = {}
@@ -403,13 +455,14 @@ def build(
     for i, skill in enumerate(needs):
         if covered >> i & 1:
             continue
+        holders = [c for c in candidates(conn, [skill], start, end, level) if not c.free]
         if coverable >> i & 1:
             reason = f"the team would grow beyond --max {max_size}"
-        elif any(i in c.ranks for c in cands):
+        elif holders:
             reason = "nobody who has it is free for the whole period"
         else:
             reason = f"nobody has it at level {level} or above"
-        uncovered.append(Uncovered(skill.name, reason, _if_moved(conn, cands, i, start, end)))
+        uncovered.append(Uncovered(skill.name, reason, _if_moved(conn, holders, 0, start, end)))
     return Proposal(
         needs=needs,
         start=start,
@@ -492,14 +545,20 @@ def next_free(
     return None
 
 
-def _if_moved(conn, cands: list[Candidate], need: int, start: date, end: date) -> list[dict]:
+def _if_moved(
+    conn: sqlite3.Connection, cands: list[Candidate], need: int, start: date, end: date
+) -> list[dict]:
     having = [c for c in cands if need in c.ranks and not c.free]
     if not having:
         return []
-    spans = _spans(conn, [c.id for c in having])
+    # In a big directory, look at the strongest few hundred (by level, then a stable order).
+    having = sorted(having, key=lambda c: (-c.ranks[need], c.id))[:IF_MOVED_POOL]
+    by_id = {c.id: c for c in having}
+    _fill(conn, by_id, list(by_id), None)
+    spans = _spans(conn, list(by_id))
     days = (end - start).days + 1
     rows = []
-    for c in having:
+    for c in by_id.values():
         when = next_free(spans.get(c.id, []), start, days)
         rows.append(
             (
