@@ -483,6 +483,8 @@ def announce_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="E-mail: list the recipients, send nothing.")
     ] = False,
+    format_: FormatOpt = None,
+    json_: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
     """Announce: paste-ready chat text, an .ics, or an e-mail to the audience (Bcc).
@@ -495,8 +497,10 @@ def announce_(
     if as_ not in AS_CHOICES:
         raise InvalidInput("as", as_, f"use one of {', '.join(AS_CHOICES)}")
     lang = announce.check_lang(lang)
-    if as_ != "email" and (smtp or personal or dry_run or from_ or html):
-        raise UsageError("--smtp, --personal, --dry-run, --from and --html are for --as email")
+    if as_ != "email" and (smtp or personal or dry_run or from_ or html or format_ or json_):
+        raise UsageError(
+            "--smtp, --personal, --dry-run, --from, --html and --format are for --as email"
+        )
     if as_ == "email" and not (smtp or output_ or dry_run):
         raise UsageError(
             "--as email needs -o FILE.eml (write it), --smtp HOST:PORT (send it) or --dry-run"
@@ -504,7 +508,10 @@ def announce_(
     with writing(db) as tx:
         g = gatherings.resolve(tx.conn, gathering)
         if as_ == "email":
-            _email(tx, g, lang, output_, from_, smtp, starttls, user, html, personal, dry_run)
+            listing = fmt(format_, json_)
+            _email(
+                tx, g, lang, output_, from_, smtp, starttls, user, html, personal, dry_run, listing
+            )
             return
         if as_ == "ics":
             data = ics.announcement(tx.conn, g)
@@ -521,7 +528,9 @@ def announce_(
         gatherings.record_send(tx, g, "announce", recipient=as_)
 
 
-def _email(tx, g, lang, output_, from_, smtp, starttls, user, html, personal, dry_run) -> None:
+def _email(
+    tx, g, lang, output_, from_, smtp, starttls, user, html, personal, dry_run, listing
+) -> None:
     from zppcli import gatherings, mail, output
 
     server = mail.parse_smtp(smtp, starttls, user) if smtp else None
@@ -534,7 +543,7 @@ def _email(tx, g, lang, output_, from_, smtp, starttls, user, html, personal, dr
                 {"handle": m["handle"], "name": m["name"], "email": m["email"]}
                 for m in reach.recipients
             ],
-            output.choose(None),
+            listing,
             ["handle", "name", "email"],
         )
         _say(f"zpp: dry run: {len(reach.recipients)} recipients, nothing sent")
