@@ -398,18 +398,21 @@ def read_json(path: Path) -> Directory:
 
 
 class _LineFinder:
-    """The line a member starts on in a JSON file, found by its id (for error messages)."""
+    """The line a member starts on in a JSON file, found by its id (for error messages).
+
+    Members come in file order, so the search and the line count move forward only."""
 
     def __init__(self, text: str):
         self.text = text
-        self.pos = 0
+        self.pos, self.lineno = 0, 1
 
     def line(self, member_id: Any, index: int) -> str:
         if isinstance(member_id, str) and member_id:
             at = self.text.find(json.dumps(member_id), self.pos)
             if at >= 0:
+                self.lineno += self.text.count("\n", self.pos, at)
                 self.pos = at
-                return str(self.text.count("\n", 0, at) + 1)
+                return str(self.lineno)
         return f"member {index}"
 
 

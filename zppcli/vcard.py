@@ -42,9 +42,12 @@ PHONE_TYPES = {
 }
 
 
+_PLAIN = re.compile(r"[\\,;\x00-\x1f\x7f]")  # anything text() must change
+
+
 def clean(value: Any) -> str:
     """A value as it will read back: newlines normalised to LF, control characters gone."""
-    s = "" if value is None else str(value)
+    s = value if type(value) is str else ("" if value is None else str(value))
     if "\r" in s:
         s = s.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", s)
@@ -52,7 +55,10 @@ def clean(value: Any) -> str:
 
 def text(value: Any) -> str:
     """A TEXT value, escaped (RFC 6350 3.4 / RFC 2426 4)."""
-    return clean(value).translate(_ESCAPES)
+    s = value if type(value) is str else ("" if value is None else str(value))
+    if _PLAIN.search(s) is None:  # the common case: nothing to escape or drop
+        return s
+    return clean(s).translate(_ESCAPES)
 
 
 def param(value: str) -> str:

@@ -1,0 +1,261 @@
+"""Benchmark: 100,000 members out as vCards and in from JSON (issue 4).
+
+    python benchmarks/export.py [--members 100000] [--vobject-sample 5000]
+
+1. writes a synthetic directory (JSON, the `zpp export json` form) of N members;
+2. times `zpp import json` of it into an empty db (target: <= 15 s for 100k);
+3. times `zpp export vcard --include-private -o FILE` of all of them in a child
+   process and reads that process's peak RSS (targets: >= 20,000 cards/s,
+   <= 100 MB);
+4. serializes the same records with vobject in this run (the baseline) and
+   prints our rate as a multiple of it.
+Nothing here is a test: it prints figures, machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+GIVEN = [
+    "Jöran",
+    "Łukasz",
+    "Saïd",
+    "Renée",
+    "Anaïs",
+    "Mikkel",
+    "Fleur",
+    "Thijs",
+    "Youssef",
+    "Zofia",
+    "Ingrid",
+    "Bram",
+    "Chloé",
+    "Søren",
+    "Noémi",
+    "Kees",
+    "Lotte",
+    "Daan",
+    "Emma",
+    "Sem",
+]
+PARTICLES = ["", "", "", "van", "de", "van den", "van der", "ter", "in 't"]
+FAMILY = [
+    "Bürg",
+    "Kowalczyk",
+    "Bakker",
+    "Dubois",
+    "Bæk",
+    "Beek",
+    "Bosman",
+    "Bouzid",
+    "Ødegård",
+    "Visser",
+    "Jansen",
+    "de Vries",
+    "Smit",
+    "Meijer",
+    "Mulder",
+    "Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+]
+CITIES = ["Hilversum", "Amsterdam", "Utrecht", "Almere", "Baarn", "Huizen", "Bussum", "Naarden"]
+SKILLS = [
+    "Camera",
+    "Montage",
+    "Geluid",
+    "Regie",
+    "Drone",
+    "Podcast",
+    "Radio",
+    "Fotografie",
+    "Motion graphics",
+    "Color grading",
+    "Copywriting",
+    "Lichtontwerp",
+]
+LEVELS = ["learning", "competent", "expert"]
+
+
+def synthetic(n: int, seed: int = 4) -> dict:
+    rnd = random.Random(seed)
+    skills = [
+        {
+            "id": str(uuid.UUID(int=rnd.getrandbits(128))),
+            "name": s,
+            "category": "",
+            "description": "",
+            "aliases": [],
+        }
+        for s in SKILLS
+    ]
+    collectives = [
+        {
+            "id": str(uuid.UUID(int=rnd.getrandbits(128))),
+            "handle": f"collectief-{i}",
+            "name": f"Collectief {i}",
+            "description": "",
+            "website": "",
+        }
+        for i in range(20)
+    ]
+    members = []
+    for i in range(n):
+        given, particle, family = rnd.choice(GIVEN), rnd.choice(PARTICLES), rnd.choice(FAMILY)
+        members.append(
+            {
+                "id": str(uuid.UUID(int=rnd.getrandbits(128))),
+                "handle": f"m{i:06d}",
+                "given_name": given,
+                "particle": particle,
+                "family_name": family,
+                "emails": [
+                    {"type": "work", "value": f"m{i:06d}@voorbeeld.example", "private": False}
+                ],
+                "phones": [{"type": "mobile", "value": f"+3161{i:07d}", "private": False}],
+                "city": rnd.choice(CITIES),
+                "region": "Gooi en Vechtstreek",
+                "website": f"https://m{i:06d}.example",
+                "links": [],
+                "bio": "Freelancer in Hilversum Media Valley; camera, montage en geluid, "
+                "voor NPO, RTL en kleine producenten. Werkt graag in teams.",
+                "languages": ["nl", "en"],
+                "day_rate": 400 + i % 400,
+                "tags": ["benchmark"],
+                "note": "",
+                "visibility": "public",
+                "skills": [
+                    {
+                        "skill": s,
+                        "level": rnd.choice(LEVELS),
+                        "wants_to_learn": False,
+                        "can_mentor": False,
+                    }
+                    for s in rnd.sample(SKILLS, 2)
+                ],
+                "collectives": [{"handle": rnd.choice(collectives)["handle"], "role": "member"}]
+                if i % 3 == 0
+                else [],
+                "availability": [],
+            }
+        )
+    return {
+        "format": "zpp-directory",
+        "version": 1,
+        "skills": skills,
+        "collectives": collectives,
+        "members": members,
+    }
+
+
+def run_child(args: list[str], env: dict) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Seconds and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{' '.join(args)} failed ({code}): {stderr}")
+    return seconds, usage.ru_maxrss / 1024, subprocess.CompletedProcess(args, code, stdout, stderr)
+
+
+def vobject_card(rec: dict):
+    """The same fields as zppcli.vcard, the way one writes it with vobject."""
+    import vobject
+
+    card = vobject.vCard()
+    card.add("uid").value = f"urn:uuid:{rec['id']}"
+    card.add("fn").value = rec["name"]
+    family = " ".join(p for p in (rec["particle"], rec["family_name"]) if p)
+    card.add("n").value = vobject.vcard.Name(family=family, given=rec["given_name"])
+    card.add("sort-string").value = rec["family_name"]
+    card.add("x-zpp-handle").value = rec["handle"]
+    for e in rec["emails"]:
+        prop = card.add("email")
+        prop.value, prop.type_param = e["value"], ["INTERNET", e["type"].upper()]
+    for p in rec["phones"]:
+        prop = card.add("tel")
+        prop.value, prop.type_param = p["value"], ["CELL", "VOICE"]
+    card.add("adr").value = vobject.vcard.Address(city=rec["city"], region=rec["region"])
+    card.add("url").value = rec["website"]
+    for c in rec["collectives"]:
+        card.add("org").value = [c["name"]]
+    card.add("categories").value = [s["skill"] for s in rec["skills"]] + rec["tags"]
+    card.add("note").value = rec["bio"]
+    card.add("rev").value = rec["updated_at"][:19] + "Z"
+    return card.serialize()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=100_000)
+    ap.add_argument("--vobject-sample", type=int, default=5_000)
+    args = ap.parse_args()
+    n = args.members
+    with tempfile.TemporaryDirectory(prefix="zpp-bench-") as tmp:
+        tmp = Path(tmp)
+        source = tmp / "directory.json"
+        source.write_text(json.dumps(synthetic(n), ensure_ascii=False), encoding="utf-8")
+        env = {**os.environ, "ZPP_DB": str(tmp / "bench.db"), "ZPP_DEVICE_ID": "bench"}
+        zpp = [sys.executable, "-m", "zppcli"]
+
+        seconds, rss, _ = run_child([*zpp, "import", "json", str(source)], env)
+        print(
+            f"import json   {n:>7} members  {seconds:6.1f} s  {n / seconds:8.0f} members/s  "
+            f"peak RSS {rss:5.0f} MB   (target <= 15 s for 100k)"
+        )
+
+        out = tmp / "all.vcf"
+        seconds, rss, done = run_child(
+            [*zpp, "export", "vcard", "--include-private", "-o", str(out)], env
+        )
+        rate = n / seconds
+        size = out.stat().st_size / 1e6
+        print(
+            f"export vcard  {n:>7} cards    {seconds:6.1f} s  {rate:8.0f} cards/s    "
+            f"peak RSS {rss:5.0f} MB   ({size:.0f} MB file; targets >= 20000 cards/s, <= 100 MB)"
+        )
+
+        # the baseline: the same records through vobject, in this run
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        os.environ.update(env)
+        from zppcli import db, exporter, vcard
+
+        conn = db.connect(Path(env["ZPP_DB"]))
+        ids = exporter.select(conn, None, True).ids[: args.vobject_sample]
+        recs = list(exporter.iter_records(conn, ids))
+        start = time.perf_counter()
+        for rec in recs:
+            vobject_card(rec)
+        vobject_rate = len(recs) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for rec in recs:
+            vcard.card(rec)
+        ours = len(recs) / (time.perf_counter() - start)
+        print(
+            f"serializer only, {len(recs)} records: zppcli.vcard {ours:8.0f} cards/s, "
+            f"vobject {vobject_rate:6.0f} cards/s  -> {ours / vobject_rate:.0f}x"
+        )
+        print(
+            f"whole export (db read + serialize + write) vs vobject serializing alone: "
+            f"{rate / vobject_rate:.0f}x"
+        )
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
