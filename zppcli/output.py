@@ -117,7 +117,10 @@ def _table(rows: list[dict], cols: list[str], title: str | None, stream: TextIO,
         box=box.SIMPLE_HEAD if header else None, pad_edge=False,
     )
     for col in cols:
-        table.add_column(col, overflow="fold", style="bold" if not header and col == "field" else None)
+        table.add_column(
+            col, overflow="fold", no_wrap=col in ("handle", "phone", "id", "field"),
+            style="bold" if not header and col == "field" else None,
+        )
     for row in rows:
         table.add_row(*(flat(row.get(c)) for c in cols))
     Console(file=stream, soft_wrap=False).print(table)

@@ -53,11 +53,11 @@ def _is_click_exception(e: Exception) -> bool:
     return isinstance(e, ClickException)
 
 
-def new_app(help_text: str, **kwargs) -> typer.Typer:
+def new_app(help_text: str, cls: type = ZppGroup, **kwargs) -> typer.Typer:
     """Every (sub)app is made here, with the same app-wide settings."""
     return typer.Typer(
         help=help_text,
-        cls=ZppGroup,
+        cls=cls,
         no_args_is_help=True,
         rich_markup_mode=None,  # halves --help time; our help is plain text
         pretty_exceptions_enable=False,  # never dump locals (member data) on a crash
@@ -67,8 +67,56 @@ def new_app(help_text: str, **kwargs) -> typer.Typer:
     )
 
 
+# Every command, by name: "module:attribute" of a typer sub-app or a command
+# function, plus modules that add commands to it. Loaded on first use, so that
+# `zpp search` builds only the search command (typer builds a command from each
+# function's signature, which for every command costs ~60 ms per call).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "search": ("zppcli.cli.search:search",),
+    "show": ("zppcli.cli.search:show",),
+    "member": ("zppcli.cli.member:app",),
+    "skill": ("zppcli.cli.skill:app",),
+    "avail": ("zppcli.cli.avail:app",),
+    "collective": ("zppcli.cli.collective:app",),
+    "db": ("zppcli.cli.dbcmd:app",),
+    "export": ("zppcli.cli.export:app",),  # issue 4: contacts out and in
+    "import": ("zppcli.cli.imports:app",),
+    "gathering": ("zppcli.cli.gathering:app",),  # issue 5: gatherings
+    "team": ("zppcli.cli.team:team",),  # issue 7: team builder
+}
+
+
+def load_command(name: str):
+    """The click command for COMMANDS[name], built now."""
+    from importlib import import_module
+
+    target, *extensions = COMMANDS[name]
+    for module in extensions:
+        import_module(module)
+    module, _, attribute = target.partition(":")
+    obj = getattr(import_module(module), attribute)
+    if not isinstance(obj, typer.Typer):
+        single = typer.Typer()
+        single.command(name)(obj)
+        obj = single
+    command = typer.main.get_command(obj)
+    command.name = name
+    return command
+
+
+class ZppRoot(ZppGroup):
+    def list_commands(self, ctx):
+        return [*self.commands, *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in COMMANDS:
+            self.commands[name] = load_command(name)
+        return self.commands.get(name)
+
+
 app = new_app(
-    "zpp: the member directory of Hilversum Media Valley's zpp'ers.\n\n"
+    cls=ZppRoot,
+    help_text="zpp: the member directory of Hilversum Media Valley's zpp'ers.\n\n"
     "Find each other by skill and availability, export contacts, plan gatherings,\n"
     "and share one db file safely. Start with `zpp db init --example`."
 )
@@ -88,32 +136,6 @@ def _root(
                                  help="Print the version and exit."),
 ) -> None:
     pass
-
-
-def _register() -> None:
-    from zppcli.cli import avail, collective, dbcmd, member, search, skill
-
-    app.command("search")(search.search)
-    app.command("show")(search.show)
-
-    app.add_typer(member.app, name="member")
-    app.add_typer(skill.app, name="skill")
-    app.add_typer(avail.app, name="avail")
-    app.add_typer(collective.app, name="collective")
-    app.add_typer(dbcmd.app, name="db")
-    from zppcli.cli import export, imports  # issue 4: contacts out and in
-
-    app.add_typer(export.app, name="export")
-    app.add_typer(imports.app, name="import")
-    from zppcli.cli import team  # issue 7: team builder
-
-    app.command("team")(team.team)
-    from zppcli.cli import gathering  # issue 5: gatherings
-
-    app.add_typer(gathering.app, name="gathering")
-
-
-_register()
 
 
 def main() -> None:
