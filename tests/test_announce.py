@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from test_gatherings import _copied_example_db, _example_template  # noqa: F401  (fixtures)
 
 from zppcli import announce
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 from datetime import date, datetime, timedelta
 
 import pytest
-from conftest import snapshot
+from conftest import TODAY, snapshot
 
 from zppcli import db as dbmod
 from zppcli import gatherings
@@ -19,6 +20,36 @@ NOW = "2026-12-01T09:00:00"  # Tuesday morning, Amsterdam time
 @pytest.fixture(autouse=True)
 def pinned_now(monkeypatch):
     monkeypatch.setenv("ZPP_NOW", NOW)
+
+
+@pytest.fixture(scope="session", name="example_template")
+def _example_template(tmp_path_factory):
+    """The example directory loaded once; each test gets a copy (loading takes ~1 s)."""
+    from typer.testing import CliRunner
+
+    from zppcli.cli import app
+
+    folder = tmp_path_factory.mktemp("gathering-example")
+    path = folder / "example.db"
+    env = {
+        "ZPP_DB": str(path),
+        "ZPP_DEVICE_ID": "testdev",
+        "ZPP_TODAY": TODAY,
+        "HOME": str(folder),
+        "XDG_CONFIG_HOME": str(folder / "config"),
+        "XDG_DATA_HOME": str(folder / "data"),
+    }
+    result = CliRunner().invoke(app, ["db", "init", "--example"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert not (folder / "example.db-wal").exists()  # checkpointed on close: one file to copy
+    return path
+
+
+@pytest.fixture(name="example_db")
+def _copied_example_db(example_template, db_path):
+    """Overrides conftest's example_db with a copy of the session template."""
+    shutil.copyfile(example_template, db_path)
+    return db_path
 
 
 def add(run, *args):

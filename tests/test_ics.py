@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
+from test_gatherings import _copied_example_db, _example_template  # noqa: F401  (fixtures)
 
 NOW = "2026-12-01T09:00:00"
 

@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from icalendar import Calendar
+from test_gatherings import _copied_example_db, _example_template  # noqa: F401  (fixtures)
 
 NOW = "2026-12-01T09:00:00"
 
