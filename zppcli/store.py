@@ -184,6 +184,53 @@ class Tx:
             self.delete(table, row_id)
         return len(ids)
 
+    # -- the right to be forgotten (privacy.forget) ----------------------------
+    def overwrite(self, table: str, row_id: str, values: dict[str, Any]) -> None:
+        """Write these fields and stamp every one with a new clock, changed or not.
+
+        An erased field must beat every older copy in a merge, even where it
+        was already blank here: an old copy may still hold the value.
+        """
+        self._check(table, values)
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"{table} {row_id} does not exist")
+        data = {c: encode(v) for c, v in values.items()}
+        stamp = self.tick()
+        clocks = json.loads(row["clocks"] or "{}")
+        clocks.update({c: stamp for c in data})
+        assignments = ", ".join(f"{c} = ?" for c in data)
+        self.conn.execute(
+            f"UPDATE {table} SET {assignments}, updated_at = ?, clocks = ? WHERE id = ?",
+            [*data.values(), utc_now(), json.dumps(clocks, sort_keys=True), row_id],
+        )
+        self._log(stamp, table, row_id, "delete" if data.get("deleted") == 1 else "update", data)
+        self._mark(table, row_id, dict(row))
+
+    def scrub_history(self, row_ids: Iterable[str]) -> int:
+        """Blank the values in the change log of these rows; returns the entries scrubbed.
+
+        The one write that rewrites history, for the right to be forgotten: the
+        log keeps which fields changed, when and on which device, not the values.
+        """
+        ids = list(dict.fromkeys(row_ids))
+        scrubbed = 0
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self.conn.execute(
+                f"SELECT id, data FROM changes WHERE row_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for change_id, data in rows:
+                old = json.loads(data or "{}")
+                blank = {k: (v if k == "deleted" else None) for k, v in old.items()}
+                self.conn.execute(
+                    "UPDATE changes SET data = ? WHERE id = ?",
+                    (json.dumps(blank, sort_keys=True), change_id),
+                )
+                scrubbed += 1
+        return scrubbed
+
     # -- helpers -----------------------------------------------------------
     def _check(self, table: str, values: dict[str, Any]) -> list[str]:
         allowed = writable_columns(self.conn, table)
