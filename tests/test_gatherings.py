@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from conftest import TODAY, snapshot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zppcli import db as dbmod
 from zppcli import gatherings
@@ -368,3 +370,63 @@ def test_migration_from_version_1_gives_the_same_schema(tmp_path):
     assert migrated.execute("PRAGMA user_version").fetchone()[0] == 2
     assert [tuple(r) for r in migrated.execute(query)] == [tuple(r) for r in fresh.execute(query)]
     assert len(migrated.execute(query).fetchall()) == 8  # 4 tables, 4 indexes
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    capacity=st.integers(min_value=0, max_value=2),
+    answers=st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(["yes", "no", "maybe"])),
+        min_size=4,
+        max_size=25,
+    ),
+)
+def test_waitlist_matches_a_simple_model(example_template, tmp_path_factory, capacity, answers):
+    """Going never exceeds the capacity and the waitlist is served first come, first served."""
+    from pathlib import Path
+
+    from zppcli import store
+
+    path = Path(tmp_path_factory.mktemp("model")) / "m.db"
+    shutil.copyfile(example_template, path)
+    conn = dbmod.connect(path)
+    people = [
+        r[0] for r in conn.execute("SELECT id FROM members WHERE deleted = 0 ORDER BY id LIMIT 6")
+    ]
+    with store.Tx(conn) as tx:
+        gid = gatherings.add(
+            tx,
+            gatherings.GatheringInput(title="Model", start="2026-12-10 17:30", capacity=capacity),
+        )
+    states: dict[str, str] = {}
+    queue: list[str] = []
+    for who, answer in answers:
+        member = people[who]
+        old = states.get(member)
+        if answer == "yes":
+            if old not in ("going", "waitlist"):
+                going = sum(s == "going" for s in states.values())
+                states[member] = "going" if going < capacity else "waitlist"
+                if states[member] == "waitlist":
+                    queue.append(member)
+        else:
+            states[member] = answer
+            if old == "waitlist":
+                queue.remove(member)
+            while (
+                old == "going" and queue and sum(s == "going" for s in states.values()) < capacity
+            ):
+                states[queue.pop(0)] = "going"
+        with store.Tx(conn) as tx:
+            gatherings.rsvp(tx, gatherings.get_row(tx.conn, gid), member, answer)
+        got = {
+            r["member_id"]: r["state"]
+            for r in conn.execute(
+                "SELECT member_id, state FROM gathering_rsvps WHERE gathering_id = ?", (gid,)
+            )
+        }
+        assert got == states
+        assert sum(s == "going" for s in got.values()) <= capacity
+    conn.close()
