@@ -191,6 +191,9 @@ CREATE VIRTUAL TABLE members_fts USING fts5 (
     prefix = '2 3'
 );
 CREATE VIRTUAL TABLE members_fts_vocab USING fts5vocab (members_fts, 'col');
+-- ORDER BY rank ranks with these column weights (name and skills above bio);
+-- FTS5 then sorts inside the index, several times faster than ORDER BY bm25(...).
+INSERT INTO members_fts (members_fts, rank) VALUES ('rank', 'bm25(0.0, 10.0, 8.0, 3.0, 1.0)');
 
 -- Gatherings (issue 5): meet-ups, their RSVPs, their change history and what
 -- was sent about them. Times are local wall-clock times in the gathering's

@@ -103,9 +103,9 @@ FLOOR = r"""
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1])
 rows = conn.execute(
-    "SELECT m.handle, m.given_name, m.family_name, m.city FROM members m"
-    " JOIN (SELECT member_id, bm25(members_fts) AS s FROM members_fts WHERE members_fts MATCH ?) h"
-    " ON h.member_id = m.id ORDER BY h.s LIMIT 50", (sys.argv[2],)).fetchall()
+    "SELECT m.handle, m.given_name, m.family_name, m.city FROM members_fts h"
+    " JOIN members m ON m.id = h.member_id WHERE h.members_fts MATCH ?"
+    " ORDER BY h.rank LIMIT 50", (sys.argv[2],)).fetchall()
 out = sys.stdout
 for r in rows:
     out.write("\t".join(str(x) for x in r) + "\n")

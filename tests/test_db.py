@@ -58,6 +58,10 @@ def test_migrating_an_old_db_gives_the_schema_of_schema_sql(tmp_path, snapshot):
         assert list(tmp_path.glob(f"old.db.v{version}-*.bak")), "a backup is made before migrating"
 
 
+def test_schema_version_constant_matches_schema_sql():
+    assert db.SCHEMA_VERSION == db.schema_version()
+
+
 def test_every_migration_step_exists_up_to_the_schema_version():
     steps = db.migration_steps()
     assert all(v in steps for v in range(2, db.schema_version() + 1))

@@ -224,3 +224,33 @@ def test_piped_search_imports_no_heavy_modules(example_db):
     assert "sqlite3" in imported  # the check can see imports at all
     for heavy in ("rich", "sqlite_utils", "pydantic", "phonenumbers", "vobject", "icalendar"):
         assert not any(m == heavy or m.startswith(heavy + ".") for m in imported), heavy
+
+
+def test_fast_front_knows_exactly_the_flags_of_the_typer_command():
+    from zppcli.cli.application import load_command
+    from zppcli.cli.searching import fast_parser
+
+    typer_flags = {o for p in load_command("search").params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+    fast_flags = {o for action in fast_parser()._actions for o in action.option_strings}
+    assert typer_flags - {"-h", "--help"} == fast_flags
+
+
+@pytest.mark.parametrize("args", [
+    ["montage"], ["--skill", "montage", "--level", "expert", "--json"], ["camera", "-f", "csv", "--sort", "city"],
+    ["--free", "+10..+14", "--skill", "sound design", "-n", "3"], ["--mentor", "camera", "-f", "mutt"],
+    ["--skill", "camra"], ["--free", "gisteren"], ["--level", "guru", "--skill", "camera"],
+    ["-f", "tsv", "--", "-camera"], ["--sort", "shoe"],
+])
+def test_fast_front_and_typer_answer_alike(example_db, run, args):
+    fast = zpp_subprocess("search", *args)  # python -m zppcli: main() takes the fast front
+    slow = run("search", *args)  # CliRunner: through typer
+    assert (fast.returncode, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+def test_fast_front_leaves_help_and_usage_errors_to_typer(example_db):
+    help_text = zpp_subprocess("search", "--help")
+    assert help_text.returncode == 0 and "--free" in help_text.stdout and "unknown" in help_text.stdout
+    bad = zpp_subprocess("search", "--no-such-flag")
+    assert bad.returncode == 2 and "No such option" in bad.stderr
+    negative = zpp_subprocess("search", "--limit", "-3")
+    assert negative.returncode == 2

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from zppcli.errors import InvalidInput
-from zppcli.store import Tx
+
+if TYPE_CHECKING:
+    from zppcli.store import Tx
 
 STATUSES = ("available", "partly", "booked")
 

@@ -10,7 +10,6 @@ import os
 import re
 import sqlite3
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 from zppcli.errors import SchemaTooNew, ZppError
@@ -18,6 +17,9 @@ from zppcli.errors import SchemaTooNew, ZppError
 APPLICATION_ID = 0x5A505031  # "ZPP1"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATIONS_PACKAGE = "zppcli.migrations"
+# The version schema.sql ends with (a test keeps them equal): known without
+# reading the file, so that opening a current db costs nothing extra.
+SCHEMA_VERSION = 2
 
 
 def default_path() -> Path:
@@ -38,6 +40,8 @@ def resolve_path(db: str | os.PathLike | None = None) -> Path:
 
 def schema_sql() -> str:
     """The schema as shipped in the wheel, or from the repo root in a checkout."""
+    from importlib import resources
+
     packaged = resources.files("zppcli").joinpath("schema.sql")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
@@ -45,6 +49,7 @@ def schema_sql() -> str:
 
 
 def schema_version() -> int:
+    """The version schema.sql sets (read from the file; see SCHEMA_VERSION)."""
     match = re.search(r"PRAGMA\s+user_version\s*=\s*(\d+)", schema_sql(), re.IGNORECASE)
     assert match, "schema.sql must end by setting PRAGMA user_version"
     return int(match.group(1))
@@ -52,6 +57,8 @@ def schema_version() -> int:
 
 def migration_steps() -> dict[int, str]:
     """{target version: SQL} for every file zppcli/migrations/NNNN_name.sql."""
+    from importlib import resources
+
     steps = {}
     for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
         match = re.fullmatch(r"(\d{4})_[\w-]+\.sql", entry.name)
@@ -108,7 +115,7 @@ def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlit
     except sqlite3.DatabaseError as e:
         conn.close()
         raise ZppError(f"{path} is not a zpp db ({e})") from None
-    current = schema_version()
+    current = SCHEMA_VERSION
     if exists and app_id != APPLICATION_ID:
         has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if has_tables:
@@ -144,6 +151,9 @@ def _create_or_migrate(conn: sqlite3.Connection, path: Path, version: int, curre
             for statement in split_statements(steps[target]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {target:d}")
+        from zppcli import searchindex
+
+        searchindex.rebuild(conn)  # the index is derived: rebuild it for the new schema
         conn.execute("COMMIT")
     except sqlite3.Error as e:
         conn.execute("ROLLBACK")

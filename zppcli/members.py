@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any
 
 from zppcli import contacts, names, skills
 from zppcli.errors import Conflict, InvalidInput, NotFound
-from zppcli.store import Tx, derived_id
 from zppcli.textfold import fold
+
+if TYPE_CHECKING:
+    from zppcli.store import Tx
 
 VISIBILITIES = ("public", "network", "private")
 SCALARS = (
@@ -27,24 +27,32 @@ UUID_PREFIX_RE = re.compile(r"^[0-9a-f]{4,8}(-[0-9a-f]{0,4}){0,3}(-[0-9a-f]{0,12
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
 
-@dataclass
 class MemberInput:
-    """What a user asked to set on a member; None means 'leave as it is'."""
+    """What a user asked to set on a member; None means 'leave as it is'.
 
-    values: dict[str, Any] = field(default_factory=dict)  # SCALARS
-    emails: list[tuple[str, str]] | None = None  # (type, address), replaces all
-    phones: list[tuple[str, str]] | None = None
-    add_emails: list[tuple[str, str]] = field(default_factory=list)
-    remove_emails: list[str] = field(default_factory=list)
-    add_phones: list[tuple[str, str]] = field(default_factory=list)
-    remove_phones: list[str] = field(default_factory=list)
-    skills: list[skills.SkillSpec] | None = None  # replaces all
-    set_skills: list[skills.SkillSpec] = field(default_factory=list)
-    remove_skills: list[str] = field(default_factory=list)
+    emails/phones/skills replace all when given; add_*/remove_*/set_skills/
+    remove_skills change single entries. E-mails and phones are (type, value).
+    """
+
+    def __init__(
+        self, values: dict[str, Any] | None = None,
+        emails: list[tuple[str, str]] | None = None, phones: list[tuple[str, str]] | None = None,
+        add_emails: list[tuple[str, str]] = (), remove_emails: list[str] = (),
+        add_phones: list[tuple[str, str]] = (), remove_phones: list[str] = (),
+        skills: list[skills.SkillSpec] | None = None, set_skills: list[skills.SkillSpec] = (),
+        remove_skills: list[str] = (),
+    ):
+        self.values = dict(values or {})  # SCALARS
+        self.emails, self.phones, self.skills = emails, phones, skills
+        self.add_emails, self.remove_emails = list(add_emails), list(remove_emails)
+        self.add_phones, self.remove_phones = list(add_phones), list(remove_phones)
+        self.set_skills, self.remove_skills = list(set_skills), list(remove_skills)
 
 
 # -- validation of single values ---------------------------------------------
 def check_url(value: str, field_name: str) -> str:
+    from urllib.parse import urlparse
+
     text = value.strip()
     if not text:
         return ""
@@ -240,6 +248,8 @@ def _apply_children(tx: Tx, member_id: str, data: MemberInput) -> None:
 
 
 def contact_id(member_id: str, kind: str, value: str) -> str:
+    from zppcli.store import derived_id
+
     return derived_id("contact", member_id, kind, value)
 
 

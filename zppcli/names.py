@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 from zppcli.errors import InvalidInput
 from zppcli.textfold import fold
@@ -20,11 +20,10 @@ FAMILY_PREFIXES = {"el", "al", "ben", "bin", "ibn", "abu", "ait", "bou", "mac", 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
 
-@dataclass(frozen=True)
-class Name:
-    given: str
-    particle: str
-    family: str
+class Name(namedtuple("Name", "given particle family")):
+    """A Dutch name: given name, particle (tussenvoegsel), family name."""
+
+    __slots__ = ()
 
     @property
     def display(self) -> str:

@@ -11,36 +11,71 @@ import difflib
 import json
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from zppcli import availability, searchindex
 from zppcli.errors import InvalidInput
 from zppcli.skills import LEVELS, resolve as resolve_skill
 from zppcli.textfold import fold
 
 SORTS = ("relevance", "name", "city")
-_WEIGHTS = ", ".join(str(w) for w in searchindex.WEIGHTS)
 
 
-@dataclass
 class Filters:
-    query: str | None = None
-    skills: list[str] = field(default_factory=list)  # all of them
-    level: str | None = None  # minimum level for --skill
-    free: tuple[date, date] | None = None
-    city: str | None = None
-    collective: str | None = None
-    tag: str | None = None
-    lang: str | None = None
-    mentor: str | None = None  # can mentor this skill
-    learner: str | None = None  # wants to learn this skill
+    """What to look for; every filter given must hold.
+
+    A plain class, not a dataclass: importing dataclasses (inspect) costs more
+    than a piped search may spend on start-up.
+    """
+
+    FIELDS = ("query", "skills", "level", "free", "city", "collective", "tag", "lang", "mentor",
+              "learner")
+
+    def __init__(
+        self, query: str | None = None, skills: list[str] | None = None, level: str | None = None,
+        free: tuple[date, date] | None = None, city: str | None = None,
+        collective: str | None = None, tag: str | None = None, lang: str | None = None,
+        mentor: str | None = None, learner: str | None = None,
+    ):
+        self.query = query
+        self.skills = list(skills or [])  # all of them
+        self.level = level  # minimum level for --skill
+        self.free = free
+        self.city = city
+        self.collective = collective
+        self.tag = tag
+        self.lang = lang
+        self.mentor = mentor  # can mentor this skill
+        self.learner = learner  # wants to learn this skill
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Filters) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return f"Filters({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items() if v)})"
+
+    @classmethod
+    def from_flags(
+        cls, query=None, skill=None, level=None, free=None, city=None, collective=None,
+        tag=None, lang=None, mentor=None, learner=None,
+    ) -> Filters:
+        """From the command-line flags, validated (levels, dates)."""
+        from zppcli.dates import parse_range
+        from zppcli.skills import check_level
+
+        return cls(
+            query=query, skills=list(skill or []), level=check_level(level) if level else None,
+            free=parse_range(free, "free") if free else None, city=city, collective=collective,
+            tag=tag, lang=lang, mentor=mentor, learner=learner,
+        )
 
     def is_empty(self) -> bool:
-        return not any(asdict(self).values())
+        return not any(self.as_dict().values())
 
     def to_json(self) -> str:
-        data = {k: v for k, v in asdict(self).items() if v}
+        data = {k: v for k, v in self.as_dict().items() if v}
         if self.free:
             data["free"] = [self.free[0].isoformat(), self.free[1].isoformat()]
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -101,18 +136,18 @@ def find(
         raise InvalidInput("level", f.level, f"use one of {', '.join(LEVELS)}")
     if sort not in SORTS:
         raise InvalidInput("sort", sort, f"use one of {', '.join(SORTS)}")
-    where, params, joins = ["m.deleted = 0"], [], ""
+    where, params, joins = ["m.deleted = 0"], [], "members m"
     order = "m.sort_key"
     if f.query is not None:
         expr = match_expression(f.query)
         if expr is None:
             return []
-        joins = (
-            f" JOIN (SELECT member_id, bm25(members_fts, {_WEIGHTS}) AS score FROM members_fts"
-            " WHERE members_fts MATCH ?) hit ON hit.member_id = m.id"
-        )
+        # members_fts first, ORDER BY its rank: FTS5 sorts inside the index
+        # (the rank function and its weights are set in schema.sql).
+        joins = "members_fts hit JOIN members m ON m.id = hit.member_id"
+        where.append("hit.members_fts MATCH ?")
         params.append(expr)
-        order = "hit.score, m.sort_key"
+        order = "hit.rank"
     levels = LEVELS[LEVELS.index(f.level):] if f.level else LEVELS
     for ref in f.skills:
         where.append(
@@ -173,7 +208,7 @@ def find(
         order = "m.sort_key"
     elif sort == "city":
         order = "m.city = '', m.city, m.sort_key"
-    sql = f"SELECT m.id, {covered} AS covered FROM members m{joins} WHERE {' AND '.join(where)} ORDER BY {order}"
+    sql = f"SELECT m.id, {covered} AS covered FROM {joins} WHERE {' AND '.join(where)} ORDER BY {order}"
     ranked = f.query is not None and sort == "relevance"
     out: list[str] = []
     for row in conn.execute(sql, params):
@@ -192,7 +227,9 @@ def _covered(conn: sqlite3.Connection, member_id: str, free: tuple[date, date]) 
         "SELECT start_date, end_date, status FROM availability WHERE member_id = ? AND deleted = 0",
         (member_id,),
     ).fetchall()
-    return availability.is_free([tuple(s) for s in spans], *free)
+    from zppcli.availability import is_free
+
+    return is_free([tuple(s) for s in spans], *free)
 
 
 def _dutch_order(conn: sqlite3.Connection, ids: list[str]) -> list[str]:

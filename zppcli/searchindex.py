@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from zppcli.textfold import fold
 
 CHUNK = 500
-# bm25 weights per column: member_id, name, skills, meta, bio.
+# bm25 weights per column: member_id, name, skills, meta, bio (as in schema.sql).
 WEIGHTS = (0.0, 10.0, 8.0, 3.0, 1.0)
+RANK = f"bm25({', '.join(str(w) for w in WEIGHTS)})"
 
 
 def fts_rowid(member_id: str) -> int:
@@ -87,6 +88,7 @@ def refresh(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
 
 
 def rebuild(conn: sqlite3.Connection) -> int:
+    conn.execute("INSERT INTO members_fts (members_fts, rank) VALUES ('rank', ?)", (RANK,))
     conn.execute("DELETE FROM members_fts")
     ids = [r[0] for r in conn.execute("SELECT id FROM members WHERE deleted = 0")]
     refresh(conn, ids)

@@ -2,52 +2,52 @@
 
 from __future__ import annotations
 
-import difflib
 import sqlite3
-from dataclasses import dataclass, field
+from collections import namedtuple
+from typing import TYPE_CHECKING
 
 from zppcli.errors import InvalidInput, NotFound
-from zppcli.store import Tx, derived_id
 from zppcli.textfold import fold, slug
+
+if TYPE_CHECKING:
+    from zppcli.store import Tx
 
 LEVELS = ("learning", "competent", "expert")
 LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
 
 
-@dataclass
-class Skill:
-    id: str
-    name: str
-    category: str = ""
-    description: str = ""
-    aliases: list[str] = field(default_factory=list)
+# namedtuples, not dataclasses: these sit on the start-up path of a piped search.
+class Skill(namedtuple("Skill", "id name category description aliases", defaults=("", "", None))):
+    """A catalogue entry; aliases are its other words, Dutch and English."""
+
+    __slots__ = ()
 
     @property
     def slug(self) -> str:
         return slug(self.name)
 
 
-@dataclass(frozen=True)
-class SkillSpec:
-    """What `--skill camera:expert:mentor` asks for."""
+SkillSpec = namedtuple("SkillSpec", "ref level mentor wants_to_learn", defaults=("competent", False, False))
+SkillSpec.__doc__ = "What `--skill camera:expert:mentor` asks for."
 
-    ref: str
-    level: str = "competent"
-    mentor: bool = False
-    wants_to_learn: bool = False
+
+def _derived_id(*parts: str) -> str:
+    from zppcli.store import derived_id
+
+    return derived_id(*parts)
 
 
 def skill_id(name: str) -> str:
-    return derived_id("skill", slug(name))
+    return _derived_id("skill", slug(name))
 
 
 def alias_id(skill: str, alias: str) -> str:
-    return derived_id("alias", skill, fold(alias))
+    return _derived_id("alias", skill, fold(alias))
 
 
 def catalogue(conn: sqlite3.Connection) -> list[Skill]:
     skills = {
-        r["id"]: Skill(r["id"], r["name"], r["category"], r["description"])
+        r["id"]: Skill(r["id"], r["name"], r["category"], r["description"], [])
         for r in conn.execute(
             "SELECT id, name, category, description FROM skills WHERE deleted = 0"
         )
@@ -75,6 +75,8 @@ def find(conn: sqlite3.Connection, ref: str) -> Skill | None:
 
 
 def suggest(conn: sqlite3.Connection, ref: str, n: int = 3) -> list[str]:
+    import difflib
+
     names = {fold(w): s.name for s in catalogue(conn) for w in _words(s)}
     close = difflib.get_close_matches(fold(ref), list(names), n=n * 2, cutoff=0.6)
     return list(dict.fromkeys(names[c] for c in close))[:n]
@@ -171,7 +173,7 @@ def remove_skill(tx: Tx, ref: str) -> tuple[Skill, int]:
 
 # -- a member's skills --------------------------------------------------------
 def member_skill_id(member_id: str, sid: str) -> str:
-    return derived_id("member_skill", member_id, sid)
+    return _derived_id("member_skill", member_id, sid)
 
 
 def set_member_skill(tx: Tx, member_id: str, spec: SkillSpec, field: str = "skill") -> Skill:

@@ -56,18 +56,9 @@ LearnerFilter = Annotated[
 ]
 
 
-def filters_from(
-    query: str | None = None, skill: list[str] | None = None, level: str | None = None,
-    free: str | None = None, city: str | None = None, collective: str | None = None,
-    tag: str | None = None, lang: str | None = None, mentor: str | None = None,
-    learner: str | None = None,
-):
-    """The filter flags as a search.Filters (validated)."""
-    from zppcli import dates, search
-    from zppcli.skills import check_level
+def filters_from(*flags):
+    """The filter flags as a search.Filters (validated): query, skill, level, free,
+    city, collective, tag, lang, mentor, learner."""
+    from zppcli.search import Filters
 
-    return search.Filters(
-        query=query, skills=list(skill or []), level=check_level(level) if level else None,
-        free=dates.parse_range(free, "free") if free else None, city=city, collective=collective,
-        tag=tag, lang=lang, mentor=mentor, learner=learner,
-    )
+    return Filters.from_flags(*flags)

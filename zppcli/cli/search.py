@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
-from zppcli.cli.common import fmt, open_db
 from zppcli.cli.options import (
     CityFilter, CollectiveFilter, DbOpt, FormatOpt, FreeFilter, JsonOpt, LangFilter,
-    LearnerFilter, LevelFilter, MentorFilter, SkillFilter, TagFilter, filters_from,
+    LearnerFilter, LevelFilter, MentorFilter, SkillFilter, TagFilter,
 )
-
-SEARCH_FORMATS = ("table", "json", "csv", "tsv", "mutt")
-COLUMNS = ["handle", "name", "city", "skills", "email", "phone"]
-
 
 def search(
     query: Annotated[str | None, typer.Argument(
@@ -34,50 +28,10 @@ def search(
     --format mutt prints the mutt/aerc query format, so a mail client can use zpp
     as its address book: query_command = "zpp search --format mutt %s".
     """
-    from zppcli import search as core
+    from zppcli.cli.searching import execute
 
-    chosen = fmt(format_, json_, SEARCH_FORMATS)
-    filters = filters_from(query, skill, level, free, city, collective, tag, lang, mentor, learner)
-    conn = open_db(db)
-    ids = core.find(conn, filters, limit=limit + 1 if limit else None, sort=sort)
-    more = bool(limit) and len(ids) > limit
-    ids = ids[:limit] if limit else ids
-    _emit(conn, ids, chosen)
-    if more:
-        typer.echo(f"zpp: showing the first {limit}; use --limit 0 for all", err=True)
-    if not ids and chosen == "table":
-        hints = core.suggestions(conn, query, filters)
-        typer.echo("No members found" + (f"; did you mean {', '.join(hints)}?" if hints else "."), err=True)
-
-
-def _emit(conn, ids: list[str], chosen: str) -> None:
-    from zppcli import members, output
-
-    recs = members.records(conn, ids)
-    by_id = {r["id"]: r for r in recs}
-    recs = [by_id[i] for i in ids if i in by_id]  # keep the search order
-    if chosen == "mutt":
-        _mutt(recs)
-    elif chosen == "json":
-        output.render(recs, chosen)
-    else:
-        output.render([members.summary(r) for r in recs], chosen, COLUMNS)
-
-
-def _mutt(recs: list[dict]) -> None:
-    """mutt/aerc query format: a first line, then email TAB name TAB skills.
-
-    Private members and contacts marked private are left out.
-    """
-    lines = [
-        f"{e['value']}\t{r['name']}\t{', '.join(s['skill'] for s in r['skills'] if not s['wants_to_learn'] or s['level'] != 'learning')}"
-        for r in recs if r["visibility"] != "private"
-        for e in r["emails"] if not e["private"]
-    ]
-    out = sys.stdout
-    out.write(f"zpp: {len(lines)} address{'es' if len(lines) != 1 else ''} found\n")
-    for line in lines:
-        out.write(line.replace("\n", " ") + "\n")
+    execute(query, skill, level, free, city, collective, tag, lang, mentor, learner, limit, sort,
+            format_, json_, db)
 
 
 def show(
