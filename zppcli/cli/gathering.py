@@ -356,6 +356,22 @@ def list_(
 
     chosen = fmt(format_, json_)
     rows = gatherings.listing(open_db(db), "all" if all_ else "past" if past else "upcoming")
+    if chosen == "table":  # compact for a terminal; full ids and counts in json/csv/tsv
+        rows = [
+            {
+                **r,
+                "id": r["id"][:8],
+                "going": f"{r['going']}/{r['capacity']}"
+                if r["capacity"] is not None
+                else r["going"],
+                "status": "" if r["status"] == "confirmed" else r["status"],
+            }
+            for r in rows
+        ]
+        output.render(
+            rows, chosen, ["when", "title", "place", "going", "waitlist", "repeat", "status", "id"]
+        )
+        return
     output.render(
         rows,
         chosen,
