@@ -178,6 +178,7 @@ def test_cli_text_updated_and_cancelled(run, example_db, monkeypatch):
     run("gathering", "cancel", gid, "--reason", "zaal onder water", ok=True)
     out = run("gathering", "announce", gid, "--as", "whatsapp", ok=True).stdout
     assert out.splitlines()[0] == "*AFGELAST (reden: zaal onder water)*"
+    assert "Plekken" not in out and "Aanmelden" not in out
     assert "rsvp" not in out
 
 

@@ -430,3 +430,14 @@ def test_waitlist_matches_a_simple_model(example_template, tmp_path_factory, cap
         assert got == states
         assert sum(s == "going" for s in got.values()) <= capacity
     conn.close()
+
+
+def test_remind_window_includes_its_end(run, example_db, monkeypatch):
+    gid = add(run, "Borrel", "--start", "2026-12-10 18:00")
+    run("gathering", "rsvp", gid, "fleur-vbeek", "yes", ok=True)
+    monkeypatch.setenv("ZPP_NOW", "2026-12-09T18:00:00")  # exactly one day before
+    assert (
+        "fleur-vbeek" in run("gathering", "remind", "--before", "1d", "--dry-run", ok=True).stdout
+    )
+    monkeypatch.setenv("ZPP_NOW", "2026-12-09T17:59:00")
+    assert run("gathering", "remind", "--before", "1d", "--dry-run", ok=True).stdout == ""

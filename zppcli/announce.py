@@ -337,7 +337,8 @@ def notice(
         agenda=g["description"],
         audience=audience_text(gatherings.audience_filters(g), lang),
     )
-    if g["capacity"] is not None:
+    open_ = g["status"] != "cancelled"  # a cancelled one has no places or deadline to offer
+    if open_ and g["capacity"] is not None:
         going = gatherings.counts(conn, g["id"])["going"]
         left = max(g["capacity"] - going, 0)
         out.places = (
@@ -345,7 +346,7 @@ def notice(
             + ", "
             + (w["left"].format(n=left) if left else w["full"])
         )
-    if g["rsvp_by"]:
+    if open_ and g["rsvp_by"]:
         out.rsvp_by = long_date(date.fromisoformat(g["rsvp_by"]), lang)
     host = gatherings.host_of(conn, g)
     if host:

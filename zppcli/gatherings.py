@@ -928,8 +928,11 @@ def due(conn: sqlite3.Connection, before: timedelta) -> tuple[list[Reminder], li
     out: list[Reminder] = []
     notes: list[str] = []
     for g in conn.execute("SELECT * FROM gatherings WHERE deleted = 0 AND status = 'confirmed'"):
+        # starting after now and at most `before` from now (the end of the window included)
         upcoming = [
-            o for o in occurrences(g, now, now + before) if o[0].replace(tzinfo=zone(g["tz"])) > now
+            o
+            for o in occurrences(g, now, now + before + timedelta(seconds=1))
+            if now < o[0].replace(tzinfo=zone(g["tz"])) <= now + before
         ]
         nxt = next_occurrence(g, now)
         rsvps = conn.execute(
