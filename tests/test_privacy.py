@@ -169,3 +169,27 @@ def test_export_holds_everything_including_private_and_removed_rows(example_db, 
     mid = data["member"]["id"]
     after = run("member", "export", mid[:8], ok=True).stdout
     assert "joran" not in after.lower() and "Documentairecameraman" not in after
+
+
+def test_exports_honour_visibility_and_forgetting(example_db, run):
+    def handles(*flags):
+        data = json.loads(run("export", "json", *flags, ok=True).stdout)
+        return {r["handle"] for r in data["members"]}
+
+    run("member", "edit", "joran-vdburg", "--visibility", "public", ok=True)
+    run("member", "edit", "kees-camera", "--visibility", "private", ok=True)
+    everyone, public = handles("--include-private"), handles()
+    assert "joran-vdburg" in public and "joran-vdburg" in everyone
+    assert "kees-camera" not in public  # private: only with --include-private (a full copy)
+    network = {
+        r["handle"]
+        for r in json.loads(run("member", "list", "--json", ok=True).stdout)
+        if r["visibility"] == "network"
+    }
+    assert network and not network & public and network <= everyone
+    run("member", "forget", "joran-vdburg", "--yes", ok=True)
+    assert not any(
+        h.startswith("forgotten-") or h == "joran-vdburg" for h in handles("--include-private")
+    )
+    vcards = run("export", "vcard", "--include-private", ok=True).stdout
+    assert "joran" not in vcards.lower()
