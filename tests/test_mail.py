@@ -252,3 +252,96 @@ def test_remind_via_smtp_sends_once(run, gathering, smtp, monkeypatch):
     monkeypatch.setenv("ZPP_NOW", "2026-12-09T19:00:00")  # cron, an hour later
     run("gathering", "remind", "--before", "1d", "--smtp", smtp.address, ok=True)
     assert len(smtp.envelopes) == 2
+
+
+@pytest.fixture
+def tls_smtp(tmp_path):
+    """aiosmtpd demanding STARTTLS, with a self-signed certificate for 127.0.0.1."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+    )
+    controller.start()
+    inbox.address, inbox.cert = f"127.0.0.1:{port}", cert
+    yield inbox
+    controller.stop()
+
+
+def test_starttls_verifies_the_certificate(run, gathering, tls_smtp, monkeypatch):
+    plain = run("gathering", "announce", gathering, "--as", "email", "--smtp", tls_smtp.address)
+    assert plain.exit_code == 1 and "STARTTLS" in plain.stderr  # the server refuses plain text
+    untrusted = run(
+        "gathering",
+        "announce",
+        gathering,
+        "--as",
+        "email",
+        "--smtp",
+        tls_smtp.address,
+        "--starttls",
+    )
+    assert untrusted.exit_code == 1 and "certificate verify failed" in untrusted.stderr
+    assert tls_smtp.envelopes == []
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_smtp.cert))  # trust our test CA
+    run(
+        "gathering",
+        "announce",
+        gathering,
+        "--as",
+        "email",
+        "--smtp",
+        tls_smtp.address,
+        "--starttls",
+        ok=True,
+    )
+    assert len(tls_smtp.envelopes) == 1
+
+
+def test_personal_invitations_written_as_mbox(run, gathering, tmp_path):
+    import mailbox
+
+    path = tmp_path / "invitations.mbox"
+    run("gathering", "announce", gathering, "--as", "email", "--personal", "-o", str(path), ok=True)
+    box = mailbox.mbox(str(path))
+    messages = [
+        email.message_from_bytes(box.get_bytes(k), policy=policy.default) for k in box.iterkeys()
+    ]
+    assert len(messages) == 8
+    assert len({m["To"].addresses[0].addr_spec for m in messages}) == 8
+    for msg in messages:
+        cal = Calendar.from_ical(calendar_part(msg).get_content())
+        assert (
+            str(cal.walk("VEVENT")[0]["ATTENDEE"]) == f"mailto:{msg['To'].addresses[0].addr_spec}"
+        )

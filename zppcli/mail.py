@@ -174,10 +174,16 @@ class Sender:
         try:
             self.client = smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=self.timeout)
             if self.smtp.starttls:
-                self.client.starttls()
+                import ssl
+
+                # verify the server's certificate (smtplib's own default does not);
+                # SSL_CERT_FILE / SSL_CERT_DIR point OpenSSL at a private CA
+                self.client.starttls(context=ssl.create_default_context())
             if self.smtp.user:
                 self.client.login(self.smtp.user, os.environ.get(PASSWORD_ENV, ""))
         except (OSError, smtplib.SMTPException) as e:
+            if self.client is not None:
+                self.client.close()
             raise ZppError(f"smtp {self.smtp.host}:{self.smtp.port}: {e}") from None
         return self
 
