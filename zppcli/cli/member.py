@@ -266,8 +266,10 @@ def list_(
     if chosen == "json":
         output.render(recs, chosen)
     else:
+        from zppcli.cli.searching import COLUMNS, TABLE_COLUMNS
+
         output.render([members.summary(r) for r in recs], chosen,
-                      ["handle", "name", "city", "skills", "email", "phone"])
+                      TABLE_COLUMNS if chosen == "table" else COLUMNS)
 
 
 @app.command("rm")

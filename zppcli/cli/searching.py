@@ -14,6 +14,7 @@ import sys
 
 SEARCH_FORMATS = ("table", "json", "csv", "tsv", "mutt")
 COLUMNS = ["handle", "name", "city", "skills", "email", "phone"]
+TABLE_COLUMNS = COLUMNS[:-1]  # a terminal is narrow; `zpp show` has the phones
 
 
 def execute(
@@ -52,7 +53,8 @@ def _emit(conn, ids: list[str], chosen: str) -> None:
     elif chosen == "json":
         output.render(recs, chosen)
     else:
-        output.render([members.summary(r) for r in recs], chosen, COLUMNS)
+        output.render([members.summary(r) for r in recs], chosen,
+                      TABLE_COLUMNS if chosen == "table" else COLUMNS)
 
 
 def _mutt(recs: list[dict]) -> None:
