@@ -275,12 +275,23 @@ def _classes(free: list[Candidate], n: int) -> list[_Class]:
     # Descending total: a class can only be beaten by one with an equal or larger total.
     keys = sorted(groups, key=lambda k: (-sum(k), k))
     front: list[tuple] = []
+    # at_least[d][v]: bitset of the front's keys whose value in dimension d is >= v - 1.
+    at_least = [[0] * 4 for _ in range(n + 2)]
     for key in keys:
         if all(v < 0 for v in key[:n]):
             continue
-        if any(all(a >= b for a, b in zip(f, key, strict=True)) for f in front):
+        beaten = -1  # all bits: a front key at least as good in every dimension so far
+        for d, v in enumerate(key):
+            beaten &= at_least[d][v + 1]
+            if not beaten:
+                break
+        if beaten:
             continue
+        bit = 1 << len(front)
         front.append(key)
+        for d, v in enumerate(key):
+            for w in range(v + 2):
+                at_least[d][w] |= bit
     out = []
     for key in front:
         mask = sum(1 << i for i in range(n) if key[i] >= 0)
@@ -306,39 +317,48 @@ def _min_cover(masks: set[int], full: int, limit: int) -> dict[int, int]:
 
 
 def _covers(classes: list[_Class], target: int, size: int, min_cover: dict[int, int]):
-    """Every set of `size` classes covering `target` (each once)."""
+    """Every set of `size` classes covering `target`, each set once.
+
+    Branches on the uncovered need with the fewest classes; a class tried for a
+    need is banned from its later siblings' subtrees, so no set comes twice.
+    """
     by_need: dict[int, list[int]] = {}
     for ci, cl in enumerate(classes):
         for i in range(target.bit_length()):
             if cl.mask >> i & 1:
                 by_need.setdefault(i, []).append(ci)
-    seen: set[frozenset[int]] = set()
 
-    def walk(chosen: tuple[int, ...], covered: int):
+    def walk(chosen: tuple[int, ...], covered: int, banned: frozenset[int]):
         left = target & ~covered
         if not left:
-            key = frozenset(chosen)
-            if key not in seen:
-                seen.add(key)
-                yield chosen
+            yield chosen
             return
-        if min_cover.get(left, size + 1) > size - len(chosen):
+        room = size - len(chosen)
+        if min_cover.get(left, size + 1) > room:
+            return
+        if room == 1:  # the last member must cover everything that is left
+            for ci in by_need.get(left.bit_length() - 1, ()):
+                if ci not in banned and classes[ci].mask & left == left:
+                    yield (*chosen, ci)
             return
         need = min(
             (i for i in range(left.bit_length()) if left >> i & 1),
             key=lambda i: len(by_need.get(i, ())),
         )
+        tried = set(banned)
         for ci in by_need.get(need, ()):
-            yield from walk((*chosen, ci), covered | classes[ci].mask)
+            if ci in tried:
+                continue
+            yield from walk((*chosen, ci), covered | classes[ci].mask, frozenset(tried))
+            tried.add(ci)
 
-    yield from walk((), 0)
+    yield from walk((), 0, frozenset())
 
 
 def _class_score(classes: list[_Class], combo: tuple[int, ...], n: int) -> tuple:
     keys = [classes[ci].key for ci in combo]
-    levels = sum(
-        max(0, *(k[i] for k in keys)) + 1 for i in range(n) if any(k[i] >= 0 for k in keys)
-    )
+    # per need the best rank in the team, +1, so that an uncovered need (-1) counts 0
+    levels = sum(map(max, zip(*(k[:n] for k in keys), strict=True))) + n
     return (sum(k[n + 1] for k in keys), levels, sum(k[n] for k in keys))
 
 
