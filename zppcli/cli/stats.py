@@ -15,16 +15,20 @@ SHADES = ["grey15", "dark_green", "green4", "green3", "green1"]
 
 
 def stats(
-    weeks: Annotated[int, typer.Option("--weeks", help="Weeks in the heatmap.", min=1, max=52)] = 8,
+    weeks: Annotated[
+        int,
+        typer.Option("--weeks", help="Weeks in the heatmap (1-52).", min=1, max=52, metavar="N"),
+    ] = 8,
     format_: FormatOpt = None,
     json_: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Members, skills in supply vs wanted by learners, collectives by size, and a heatmap of
-    members free per skill per working week.
+    """The network at a glance: members, skills, collectives, and who is free when.
 
-    --format json gives everything for scripts; csv/tsv give one row per skill with a
-    column per week (the members with that skill free all that week).
+    Skills in supply (competent or expert) vs mentors vs wanted by learners,
+    collectives by size, and a heatmap of the members free per skill per working
+    week (Mon-Fri, as `zpp search --free` decides). --format json gives everything
+    for scripts; csv/tsv give one row per skill with a column per week.
     """
     from zppcli import stats as core
 

@@ -47,13 +47,16 @@ def team(
         typer.Option(
             "--city",
             help="Where the production is: members there are preferred (others still qualify).",
+            metavar="CITY",
             show_default=False,
         ),
     ] = None,
     level: Annotated[
         str,
         typer.Option(
-            "--level", help="Lowest level that counts for a need: learning | competent | expert."
+            "--level",
+            metavar="LEVEL",
+            help="Lowest level that counts for a need: learning | competent | expert.",
         ),
     ] = "competent",
     max_: Annotated[
