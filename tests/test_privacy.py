@@ -193,3 +193,12 @@ def test_exports_honour_visibility_and_forgetting(example_db, run):
     )
     vcards = run("export", "vcard", "--include-private", ok=True).stdout
     assert "joran" not in vcards.lower()
+
+
+def test_forget_names_the_copies_it_cannot_reach(example_db, run):
+    backup = example_db.with_name(example_db.name + ".v1-20261126T080000Z.bak")
+    backup.write_bytes(b"old copy")
+    conflict = example_db.with_name("zpp.sync-conflict-20261126-101500-ABCDEFG.db")
+    conflict.write_bytes(b"conflict copy")
+    result = run("member", "forget", "joran-vdburg", "--yes", ok=True)
+    assert str(backup) in result.stderr and str(conflict) in result.stderr

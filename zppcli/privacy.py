@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from zppcli.errors import NotFound
@@ -119,6 +120,19 @@ def _drop_from_index(conn: sqlite3.Connection, member_id: str) -> None:
 def purge_file(conn: sqlite3.Connection) -> None:
     """After the commit: move the WAL into the file and empty it, so no old page lingers there."""
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def other_copies(path: Path) -> list[Path]:
+    """Files beside the db that may still hold what was erased: migration backups, merged and
+    not yet merged conflict copies of sync tools. A forget cannot reach into them."""
+    folder, name, stem = path.parent, path.name, path.stem
+    found = {
+        *folder.glob(f"{name}.*.bak"),
+        *folder.glob(f"{stem}*conflict*"),
+        *folder.glob(f"{stem} (*"),
+        *folder.glob(".zpp-merged/*"),
+    }
+    return sorted(p for p in found if p.is_file() and p != path)
 
 
 def is_forgotten(row: sqlite3.Row | dict) -> bool:

@@ -44,6 +44,14 @@ def forget(member: MemberArg, yes: YesOpt = False, db: DbOpt = None) -> None:
         f"forgot {row['handle']}: {counts['rows']} rows erased, {counts['history']} history "
         f"entries scrubbed; kept as {privacy.forgotten_handle(row['id'])}"
     )
+    from zppcli import db as dbmod
+
+    copies = privacy.other_copies(dbmod.resolve_path(db))
+    if copies:
+        output.message(
+            "zpp: these copies beside the db may still hold the erased data; merge them in "
+            "(`zpp sync`) or delete them: " + ", ".join(str(p) for p in copies)
+        )
 
 
 @member_app.command("export")
