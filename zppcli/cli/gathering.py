@@ -36,13 +36,17 @@ Start = Annotated[
     typer.Option(
         "--start",
         help='Start: "2026-12-10 17:30", "friday 16:00", or with an offset "2026-12-10T16:30Z".',
+        metavar="WHEN",
         show_default=False,
     ),
 ]
 End = Annotated[
     str | None,
     typer.Option(
-        "--end", help='End: a date and time, or just "19:30" on the start day.', show_default=False
+        "--end",
+        help='End: a date and time, or just "19:30" on the start day.',
+        metavar="WHEN",
+        show_default=False,
     ),
 ]
 Duration = Annotated[
@@ -50,13 +54,17 @@ Duration = Annotated[
     typer.Option(
         "--duration",
         help="Length instead of --end: 2h, 90m, 1h30m [default on add: 2h].",
+        metavar="SPAN",
         show_default=False,
     ),
 ]
 Tz = Annotated[
     str | None,
     typer.Option(
-        "--tz", help="IANA time zone of the times [default: Europe/Amsterdam].", show_default=False
+        "--tz",
+        help="IANA time zone of the times [default: Europe/Amsterdam].",
+        metavar="ZONE",
+        show_default=False,
     ),
 ]
 Place = Annotated[
@@ -78,7 +86,13 @@ Host = Annotated[
 ]
 Description = Annotated[
     str | None,
-    typer.Option("--description", "--agenda", help="What happens; the agenda.", show_default=False),
+    typer.Option(
+        "--description",
+        "--agenda",
+        help="What happens; the agenda.",
+        metavar="TEXT",
+        show_default=False,
+    ),
 ]
 Capacity = Annotated[
     str | None,
@@ -130,7 +144,7 @@ From = Annotated[
         show_default=False,
     ),
 ]
-Lang = Annotated[str, typer.Option("--lang", help="Language of the text: nl | en.")]
+Lang = Annotated[str, typer.Option("--lang", help="Language of the text: nl | en.", metavar="LANG")]
 Output = Annotated[
     str | None,
     typer.Option(
@@ -248,7 +262,7 @@ def add(
 def edit(
     gathering: Gathering,
     title: Annotated[
-        str | None, typer.Option("--title", help="New title.", show_default=False)
+        str | None, typer.Option("--title", help="New title.", metavar="TITLE", show_default=False)
     ] = None,
     start: Start = None,
     end: End = None,
@@ -620,7 +634,7 @@ def feed(
 @app.command("remind")
 def remind(
     before: Annotated[
-        str, typer.Option("--before", help="Window ahead: 1d, 2h, 36h, 1d12h.")
+        str, typer.Option("--before", help="Window ahead: 1d, 2h, 36h, 1d12h.", metavar="SPAN")
     ] = "1d",
     smtp: Smtp = None,
     starttls: StartTls = False,
