@@ -219,3 +219,22 @@ def test_output_file_is_written_atomically(run, example_db, tmp_path):
         "gathering", "announce", gid, "--as", "markdown", "-o", str(tmp_path / "nope" / "x.md")
     )
     assert missing.exit_code == 1 and "output" in missing.stderr
+
+
+def test_a_private_host_is_not_named(run, example_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZPP_NOW", "2026-12-01T09:00:00")
+    gid = run(
+        "gathering",
+        "add",
+        "Borrel",
+        "--start",
+        "2026-12-10 17:30",
+        "--host",
+        "noor-jansen",
+        ok=True,
+    ).stdout.strip()
+    result = run("gathering", "announce", gid, "--as", "text", ok=True)
+    assert "Noor" not in result.stdout and "Host" not in result.stdout
+    assert "noor-jansen has private visibility" in result.stderr
+    ics_text = run("gathering", "announce", gid, "--as", "ics", ok=True).stdout
+    assert "Noor" not in ics_text and "noor" not in ics_text.lower()

@@ -349,7 +349,9 @@ def notice(
     if open_ and g["rsvp_by"]:
         out.rsvp_by = long_date(date.fromisoformat(g["rsvp_by"]), lang)
     host = gatherings.host_of(conn, g)
-    if host:
+    if host and host["kind"] == "member" and host["record"]["visibility"] == "private":
+        out.warnings.append(f"host {host['handle']} has private visibility: left out of the text")
+    elif host:
         out.host = host["name"]
         if host["kind"] == "member":
             out.host_contact = gatherings.public_email(host["record"]) or ""

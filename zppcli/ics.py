@@ -56,7 +56,8 @@ def event(
     start = gatherings.aware(g["start_at"], g["tz"])
     end = gatherings.aware(g["end_at"], g["tz"])
     host = gatherings.host_of(conn, g)
-    host_name = host["name"] if host else ""
+    private = bool(host and host["kind"] == "member" and host["record"]["visibility"] == "private")
+    host_name = host["name"] if host and not private else ""
     if organizer_email is None and host and host["kind"] == "member":
         organizer_email = gatherings.public_email(host["record"])
     ev = Event.new(
