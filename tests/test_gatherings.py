@@ -441,3 +441,9 @@ def test_remind_window_includes_its_end(run, example_db, monkeypatch):
     )
     monkeypatch.setenv("ZPP_NOW", "2026-12-09T17:59:00")
     assert run("gathering", "remind", "--before", "1d", "--dry-run", ok=True).stdout == ""
+
+
+def test_a_gathering_years_ahead_is_upcoming(run, example_db):
+    gid = add(run, "Jubileum", "--start", "2029-06-01 16:00", "--repeat", "monthly")
+    rows = json.loads(run("gathering", "list", "--json", ok=True).stdout)
+    assert [r["id"] for r in rows] == [gid] and rows[0]["when"] == "2029-06-01 16:00"

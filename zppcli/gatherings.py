@@ -308,7 +308,9 @@ def next_occurrence(
 ) -> tuple[datetime, datetime] | None:
     """The first occurrence not yet over; None when the gathering is past."""
     now = now or now_utc()
-    horizon = now + timedelta(days=400)
+    # far enough for any rule (monthly: a 31st comes within a year), from the later of now
+    # and the first start, so a gathering planned years ahead is still upcoming
+    horizon = max(now, aware(g["start_at"], g["tz"])) + timedelta(days=400)
     found = occurrences(g, now, horizon)
     return found[0] if found else None
 
