@@ -640,9 +640,8 @@ def _validated(
     if data.audience is not None:
         from zppcli import search
 
-        search.find(
-            conn, data.audience
-        )  # refuses unknown skills, levels ... now, not at announce time
+        # refuses unknown skills, levels ... now, not at announce time
+        search.find(conn, data.audience)
         values["audience"] = data.audience.to_json()
     elif old is None:
         values["audience"] = "{}"
