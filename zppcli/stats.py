@@ -34,10 +34,10 @@ def overview(
     conn: sqlite3.Connection, today: date | None = None, weeks: int = WEEKS
 ) -> dict[str, Any]:
     from zppcli import dates
-    from zppcli.team import free_members
+    from zppcli.team import free_members_each
 
     today = today or dates.today()
-    live = "JOIN members m ON m.id = ms.member_id AND m.deleted = 0"
+    conn.execute("PRAGMA mmap_size = 1073741824")  # many scans of a possibly big file
     total = conn.execute("SELECT count(*) FROM members WHERE deleted = 0").fetchone()[0]
     by_visibility = {v: 0 for v in ("public", "network", "private")}
     for visibility, n in conn.execute(
@@ -56,39 +56,42 @@ def overview(
         (today.isoformat(),),
     ).fetchone()[0]
 
-    holders: dict[str, set[str]] = {}
+    # member_skills holds one row per member and skill (derived ids), so sums count members.
+    counts = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            """SELECT skill_id, sum(level != 'learning'), sum(level = 'expert'),
+                      sum(can_mentor = 1 OR level = 'expert'), sum(wants_to_learn)
+                 FROM member_skills
+                WHERE deleted = 0 AND member_id NOT IN (SELECT id FROM members WHERE deleted = 1)
+                GROUP BY skill_id"""
+        )
+    }
     skills = []
-    for row in conn.execute(
-        f"""SELECT s.id, s.name, s.category,
-                   count(DISTINCT CASE WHEN ms.level != 'learning' THEN ms.member_id END) AS members,
-                   count(DISTINCT CASE WHEN ms.level = 'expert' THEN ms.member_id END) AS experts,
-                   count(DISTINCT CASE WHEN ms.can_mentor = 1 OR ms.level = 'expert'
-                                       THEN ms.member_id END) AS mentors,
-                   count(DISTINCT CASE WHEN ms.wants_to_learn = 1 THEN ms.member_id END) AS wanted
-              FROM skills s
-              LEFT JOIN (SELECT ms.* FROM member_skills ms {live} WHERE ms.deleted = 0) ms
-                ON ms.skill_id = s.id
-             WHERE s.deleted = 0
-             GROUP BY s.id"""
+    for skill_id, name, category in conn.execute(
+        "SELECT id, name, category FROM skills WHERE deleted = 0"
     ):
+        have, experts, mentors, wanted = counts.get(skill_id, (0, 0, 0, 0))
         skills.append(
             {
-                "skill": row["name"],
-                "category": row["category"],
-                "members": row["members"],
-                "experts": row["experts"],
-                "mentors": row["mentors"],
-                "wanted": row["wanted"],
-                "_id": row["id"],
+                "skill": name,
+                "category": category,
+                "members": have,
+                "experts": experts,
+                "mentors": mentors,
+                "wanted": wanted,
+                "_id": skill_id,
             }
         )
+    holders: dict[str, set[str]] = {}
     for member_id, skill_id in conn.execute(
-        f"""SELECT ms.member_id, ms.skill_id FROM member_skills ms {live}
-             WHERE ms.deleted = 0 AND ms.level != 'learning'"""
+        """SELECT member_id, skill_id FROM member_skills
+            WHERE deleted = 0 AND level != 'learning'
+              AND member_id NOT IN (SELECT id FROM members WHERE deleted = 1)"""
     ):
         holders.setdefault(skill_id, set()).add(member_id)
     ranges = week_ranges(today, weeks)
-    free_by_week = [free_members(conn, a, b) for a, b in ranges]
+    free_by_week = free_members_each(conn, ranges)
     for s in skills:
         have = holders.get(s.pop("_id"), set())
         s["free_per_week"] = [len(have & free) for free in free_by_week]

@@ -22,6 +22,7 @@ available/partly periods cover the whole range and nothing booked overlaps it.
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import combinations, product
@@ -196,30 +197,45 @@ def candidates(
 
 def free_members(conn: sqlite3.Connection, start: date, end: date) -> set[str]:
     """Ids of members free for all of [start, end]: availability.is_free, over every member."""
-    lo, hi = start.isoformat(), end.isoformat()
-    booked: set[str] = set()
-    covered: set[str] = set()
-    pieces: dict[str, list[tuple[str, str, str]]] = {}
+    return free_members_each(conn, [(start, end)])[0]
+
+
+def free_members_each(conn: sqlite3.Connection, ranges: list[tuple[date, date]]) -> list[set[str]]:
+    """free_members for each of several sorted, non-overlapping ranges, in one scan."""
+    if not ranges:
+        return []
+    iso = [(a.isoformat(), b.isoformat()) for a, b in ranges]
+    ends = [hi for _, hi in iso]
+    booked: list[set[str]] = [set() for _ in iso]
+    covered: list[set[str]] = [set() for _ in iso]
+    pieces: list[dict[str, list[tuple[str, str, str]]]] = [{} for _ in iso]
     for member_id, a, b, status in conn.execute(
         "SELECT member_id, start_date, end_date, status FROM availability"
         " WHERE deleted = 0 AND start_date <= ? AND end_date >= ?",
-        (hi, lo),
+        (iso[-1][1], iso[0][0]),
     ):
-        if status == "booked":
-            booked.add(member_id)
-        elif a <= lo and b >= hi:
-            covered.add(member_id)
-        else:
-            pieces.setdefault(member_id, []).append((a, b, status))
-    free = covered - booked
-    for member_id, spans in pieces.items():
-        if (
-            member_id not in booked
-            and member_id not in covered
-            and availability.is_free(spans, start, end)
-        ):
-            free.add(member_id)
-    return free
+        k = bisect_left(ends, a)  # the first range that does not end before this period
+        while k < len(iso) and iso[k][0] <= b:
+            lo, hi = iso[k]
+            if status == "booked":
+                booked[k].add(member_id)
+            elif a <= lo and b >= hi:
+                covered[k].add(member_id)
+            else:
+                pieces[k].setdefault(member_id, []).append((a, b, status))
+            k += 1
+    out = []
+    for k, (start, end) in enumerate(ranges):
+        free = covered[k] - booked[k]
+        for member_id, spans in pieces[k].items():
+            if (
+                member_id not in booked[k]
+                and member_id not in covered[k]
+                and availability.is_free(spans, start, end)
+            ):
+                free.add(member_id)
+        out.append(free)
+    return out
 
 
 def _fill(
