@@ -172,3 +172,31 @@ def test_personal_invitation_has_exactly_one_attendee(example_db):
     assert attendees.params["RSVP"] == "TRUE" and attendees.params["PARTSTAT"] == "NEEDS-ACTION"
     # no host: an ORGANIZER is still there (iTIP wants one), on a domain that cannot resolve
     assert str(cal.walk("VEVENT")[0]["ORGANIZER"]).endswith("@zpp.invalid")
+
+
+def test_every_vtimezone_onset_is_a_real_transition(run, example_db, tmp_path):
+    """RFC 5545: onsets are in the local time before the change (TZOFFSETFROM). icalendar
+    7.3 writes the spring one an hour late; zpp puts it right. Checked against zoneinfo."""
+    from zoneinfo import ZoneInfo
+
+    gid = add(
+        run, "Wekelijks", "--start", "2027-01-07 17:30", "--repeat", "weekly until 2028-12-31"
+    )
+    raw, cal = export(run, gid, tmp_path)
+    assert b"DTSTART:20270328T020000" in raw and b"DTSTART:20271031T030000" in raw
+    zone = ZoneInfo("Europe/Amsterdam")
+    checked = 0
+    for sub in cal.walk("VTIMEZONE")[0].subcomponents:
+        before, after = sub["TZOFFSETFROM"].td, sub["TZOFFSETTO"].td
+        if before == after:
+            continue
+        rdates = sub.get("RDATE", [])
+        onsets = [sub["DTSTART"].dt] + [
+            d.dt for r in (rdates if isinstance(rdates, list) else [rdates]) for d in r.dts
+        ]
+        for local in onsets:
+            instant = (local - before).replace(tzinfo=UTC)
+            assert (instant - timedelta(seconds=1)).astimezone(zone).utcoffset() == before
+            assert instant.astimezone(zone).utcoffset() == after
+            checked += 1
+    assert checked == 4  # spring and autumn of 2027 and 2028

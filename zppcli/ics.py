@@ -146,7 +146,49 @@ def calendar(
     if gs:
         first, last = _span(gs)
         cal.add_missing_timezones(first, last)
+        _fix_onsets(cal)
     return cal
+
+
+def _is_onset(zone, local: datetime, before: timedelta, after: timedelta) -> bool:
+    instant = (local - before).replace(tzinfo=UTC)
+    was = (instant - timedelta(seconds=1)).astimezone(zone).utcoffset()
+    return was == before and instant.astimezone(zone).utcoffset() == after
+
+
+def _onset(zone, local: datetime, before: timedelta, after: timedelta) -> datetime:
+    if _is_onset(zone, local, before, after):
+        return local
+    shifted = local - (after - before)
+    return shifted if _is_onset(zone, shifted, before, after) else local
+
+
+def _fix_onsets(cal) -> None:
+    """icalendar 7.3 writes the spring DST onset an hour late (T030000 for a change at
+    02:00 local standard time). RFC 5545 wants each onset in the local time before the
+    change (TZOFFSETFROM); put right every onset that is not a real transition."""
+    from zoneinfo import ZoneInfo
+
+    for vtz in cal.walk("VTIMEZONE"):
+        try:
+            zone = ZoneInfo(str(vtz["TZID"]))
+        except (KeyError, ValueError):
+            continue
+        for sub in vtz.subcomponents:
+            before, after = sub["TZOFFSETFROM"].td, sub["TZOFFSETTO"].td
+            if before == after:
+                continue
+            start = sub["DTSTART"].dt
+            if _onset(zone, start, before, after) != start:
+                sub.pop("DTSTART")
+                sub.add("DTSTART", _onset(zone, start, before, after))
+            if "RDATE" in sub:
+                lists = sub["RDATE"] if isinstance(sub["RDATE"], list) else [sub["RDATE"]]
+                dates = [d.dt for rdates in lists for d in rdates.dts]
+                right = [_onset(zone, d, before, after) for d in dates]
+                if right != dates:
+                    sub.pop("RDATE")
+                    sub.add("RDATE", right)
 
 
 def method_for(g: Any, personal: bool = False) -> str:
