@@ -626,7 +626,8 @@ def feed(
     data = ics.feed(open_db(db), name=name, refresh=span)
     if output_:
         _write(output_, data.encode("utf-8"))
-        _say(f"zpp: wrote {output_} ({data.count('BEGIN:VEVENT')} gatherings)")
+        n = data.count("BEGIN:VEVENT")
+        _say(f"zpp: wrote {output_} ({n} gathering{'s' * (n != 1)})")
     else:
         typer.echo(data, nl=False)
 
