@@ -240,3 +240,16 @@ def test_usage_errors(run, example_db, tmp_path):
     assert r.exit_code == 2 and "3.0 or 4.0" in r.stderr
     r = run("export", "vcard", "-o", tmp_path / "x.vcf", "--vdir", tmp_path / "d")
     assert r.exit_code == 2
+
+
+def test_bulk_reader_gives_exactly_the_member_records(run, example_db):
+    run("member", "rm", "kees-camera", "--yes", ok=True)  # tombstones stay out
+    conn = dbmod.connect(example_db)
+    try:
+        from zppcli import members
+
+        ids = exporter.select(conn, None, include_private=True).ids
+        assert len(ids) == 50
+        assert list(exporter.iter_records(conn, ids)) == members.records(conn)
+    finally:
+        conn.close()

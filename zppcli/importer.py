@@ -647,11 +647,11 @@ class Importer:
             )
         if item.availability:
             changes += self._availability(member_id, item.availability, existed)
+        if not existed:
+            return "added", values["handle"]
         handle = self.conn.execute(
             "SELECT handle FROM members WHERE id = ?", (member_id,)
         ).fetchone()[0]
-        if not existed:
-            return "added", handle
         return ("updated" if changes else "unchanged"), handle
 
     @staticmethod
@@ -678,7 +678,7 @@ class Importer:
             if value in seen:
                 continue
             seen.add(value)
-            if kind == "email":
+            if kind == "email" and existed:  # for a new member, match() looked already
                 owner = members.email_owner(self.conn, value)
                 if owner is not None and owner["id"] != member_id:
                     raise InvalidInput(

@@ -25,7 +25,6 @@ from typing import Any
 VERSIONS = ("3.0", "4.0")
 PRODID = "-//Hilversum Media Valley//zpp//EN"
 CRLF = "\r\n"
-_ESCAPES = str.maketrans({"\\": "\\\\", ",": "\\,", ";": "\\;", "\n": "\\n"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 
@@ -43,11 +42,14 @@ PHONE_TYPES = {
 
 
 _PLAIN = re.compile(r"[\\,;\x00-\x1f\x7f]")  # anything text() must change
+_DIRTY = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything clean() must change (incl. CR)
 
 
 def clean(value: Any) -> str:
     """A value as it will read back: newlines normalised to LF, control characters gone."""
     s = value if type(value) is str else ("" if value is None else str(value))
+    if _DIRTY.search(s) is None:
+        return s
     if "\r" in s:
         s = s.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", s)
@@ -58,7 +60,8 @@ def text(value: Any) -> str:
     s = value if type(value) is str else ("" if value is None else str(value))
     if _PLAIN.search(s) is None:  # the common case: nothing to escape or drop
         return s
-    return clean(s).translate(_ESCAPES)
+    s = clean(s)
+    return s.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
 
 
 def param(value: str) -> str:
@@ -164,24 +167,28 @@ def card(rec: dict[str, Any], version: str = "3.0") -> str:
             else:
                 lines.append(f"TEL;TYPE={t4}{pref}:{text(p['value'])}")
         first = False
-    if clean(rec.get("city")) or clean(rec.get("region")):
-        adr_type = "WORK" if v3 else "work"
-        lines.append(f"ADR;TYPE={adr_type}:;;;{text(rec.get('city'))};{text(rec.get('region'))};;")
+    city, region = text(rec.get("city")), text(rec.get("region"))
+    if city or region:
+        lines.append(f"ADR;TYPE={'WORK' if v3 else 'work'}:;;;{city};{region};;")
     for url in [rec.get("website"), *rec.get("links", [])]:
-        if clean(url):
-            lines.append("URL:" + text(url))
+        url = text(url)
+        if url:
+            lines.append("URL:" + url)
     for c in rec.get("collectives", []):
-        if clean(c.get("name")):
-            lines.append("ORG:" + text(c["name"]))
+        org = text(c.get("name"))
+        if org:
+            lines.append("ORG:" + org)
     cats = categories(rec)
     if cats:
         lines.append("CATEGORIES:" + ",".join(text(c) for c in cats))
     if not v3:
         for i, lang in enumerate(rec.get("languages", []), start=1):
-            if clean(lang):
-                lines.append(f"LANG;PREF={i}:{text(lang)}")
-    if clean(rec.get("bio")):
-        lines.append("NOTE:" + text(rec["bio"]))
+            lang = text(lang)
+            if lang:
+                lines.append(f"LANG;PREF={i}:{lang}")
+    bio = text(rec.get("bio"))
+    if bio:
+        lines.append("NOTE:" + bio)
     if rec.get("updated_at"):
         lines.append("REV:" + _rev(rec["updated_at"], version))
     lines.append("END:VCARD")
