@@ -200,3 +200,27 @@ def test_every_vtimezone_onset_is_a_real_transition(run, example_db, tmp_path):
             assert instant.astimezone(zone).utcoffset() == after
             checked += 1
     assert checked == 4  # spring and autumn of 2027 and 2028
+
+
+def test_long_unicode_lines_fold_at_75_octets_between_characters(run, example_db, tmp_path):
+    title = "Borrel 🎉 met Zoë, Łukasz en Søren — " * 6
+    gid = add(run, title.strip(), "--start", "2026-12-10 17:30", "--description", "ë" * 300)
+    raw, cal = export(run, gid, tmp_path)
+    lines = raw.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 75
+    for line in lines:
+        line.decode("utf-8")  # no line ends inside a multi-byte character
+    ev = cal.walk("VEVENT")[0]
+    assert str(ev["SUMMARY"]) == title.strip() and str(ev["DESCRIPTION"]) == "ë" * 300
+
+
+def test_exit_codes_through_the_real_program(example_db):
+    from conftest import zpp_subprocess
+
+    bad = zpp_subprocess(
+        "gathering", "add", "Borrel", "--start", "2026-12-10 17:30", "--capacity", "-1"
+    )
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr == "zpp: capacity '-1': cannot be negative\n"
+    missing = zpp_subprocess("gathering", "show", "geen-idee")
+    assert missing.returncode == 3 and "Traceback" not in missing.stderr
