@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -24,7 +26,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from search import measure  # noqa: E402  (the search benchmark's timing helper)
 
 TARGET_MS = 1000
 CASES = {
@@ -57,6 +58,26 @@ CASES = {
         "collectief-3",
     ],
 }
+
+
+def measure(cmd: list[str], env: dict, runs: int) -> tuple[float, float, float]:
+    """Median wall ms, median CPU ms (user + sys) and max peak RSS (MB) of a whole process.
+
+    CPU time is shown beside wall time because a busy machine stretches the wall
+    clock of every run; the target is on wall time.
+    """
+    walls, cpus, rss = [], [], 0.0
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append((time.perf_counter() - start) * 1000)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}")
+        cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
+        rss = max(rss, usage.ru_maxrss / 1024)
+    return statistics.median(walls), statistics.median(cpus), rss
 
 
 def build(path: Path, n: int, today: date) -> None:
@@ -127,26 +148,32 @@ def main() -> None:
             file=sys.stderr,
         )
     env = {
-        **__import__("os").environ,
+        **os.environ,
         "ZPP_DB": str(path),
         "ZPP_TODAY": today.isoformat(),
         "ZPP_DEVICE_ID": "bench",
     }
     zpp = shutil.which("zpp", path=str(Path(sys.executable).parent)) or shutil.which("zpp")
     zpp_cmd = [zpp] if zpp else [sys.executable, "-m", "zppcli"]
-    floor, _ = measure([sys.executable, "-c", "import sqlite3"], env, args.runs)
-    print(f"floor (python -c 'import sqlite3'): {floor:.1f} ms, median of {args.runs}")
+    floor, floor_cpu, _ = measure([sys.executable, "-c", "import sqlite3"], env, args.runs)
     print(
-        f"{'case':<20} {'format':<6} {'zpp ms':>8} {'ratio':>7} {'target':>9} {'peak RSS MB':>12}"
+        f"floor (python -c 'import sqlite3'): {floor:.1f} ms wall, {floor_cpu:.1f} ms CPU, median"
+        f" of {args.runs}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'case':<20} {'format':<6} {'wall ms':>8} {'ratio':>6} {'CPU ms':>7} {'target':>10}"
+        f" {'peak RSS MB':>12}"
     )
     ok = True
     for label, argv in CASES.items():
         for fmt in ("tsv", "json"):
-            ms, rss = measure([*zpp_cmd, "team", *argv, "--format", fmt], env, args.runs)
+            ms, cpu, rss = measure([*zpp_cmd, "team", *argv, "--format", fmt], env, args.runs)
             ok &= ms <= TARGET_MS
             print(
-                f"{label:<20} {fmt:<6} {ms:8.1f} {ms / floor:7.1f} {'<=' + str(TARGET_MS) + ' ms':>9} {rss:12.1f}"
+                f"{label:<20} {fmt:<6} {ms:8.1f} {ms / floor:6.1f} {cpu:7.1f}"
+                f" {'<=' + str(TARGET_MS) + ' ms':>10} {rss:12.1f}"
             )
+    print("(peak RSS counts the db pages mapped by PRAGMA mmap_size: shared file cache, not heap)")
     print("all targets met" if ok else "TARGET MISSED")
 
 

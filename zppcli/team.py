@@ -139,8 +139,8 @@ def candidates(
     prefer_collective_id: str | None = None,
     busy: bool = True,
 ) -> list[Candidate]:
-    """Members with at least one need at the level: the free ones (named, sorted by handle),
-    then, with busy=True, the others (ids, levels and mentor flags only)."""
+    """Members with at least one need at the level: the free ones (sorted by id), then, with
+    busy=True, the others. Names are filled in later, only for those that matter (_fill)."""
     if level not in LEVELS:
         raise InvalidInput("level", level, f"use one of {', '.join(LEVELS)}")
     if end < start:
@@ -149,6 +149,7 @@ def candidates(
     # A big directory is read by many index lookups: map it rather than read() it page by page.
     conn.execute("PRAGMA mmap_size = 1073741824")
     free = free_members(conn, start, end)
+    free -= {r[0] for r in conn.execute("SELECT id FROM members WHERE deleted = 1")}
     out: dict[str, Candidate] = {}
     busy_rows: list[tuple[str, int, int, int]] = []
     cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(needs)))
@@ -172,7 +173,10 @@ def candidates(
         cand.ranks[row[1]] = row[2]
         if row[3] or row[2] == 2:
             cand.mentor.add(row[1])
-    _fill(conn, out, list(out), city)
+    if city and out:
+        here = _members_in(conn, city)
+        for cand in out.values():
+            cand.in_city = cand.id in here
     if out:
         for member_id, collective_id in conn.execute(
             "SELECT cm.member_id, cm.collective_id FROM collective_members cm"
@@ -192,7 +196,7 @@ def candidates(
         cand.ranks[need] = rank
         if can_mentor or rank == 2:
             cand.mentor.add(need)
-    return sorted(out.values(), key=lambda c: (c.handle, c.id)) + list(others.values())
+    return sorted(out.values(), key=lambda c: c.id) + list(others.values())
 
 
 def free_members(conn: sqlite3.Connection, start: date, end: date) -> set[str]:
@@ -238,26 +242,38 @@ def free_members_each(conn: sqlite3.Connection, ranges: list[tuple[date, date]])
     return out
 
 
-def _fill(
-    conn: sqlite3.Connection, cands: dict[str, Candidate], ids: list[str], city: str | None
-) -> None:
-    """Handle, name and city of these candidates; removed members are dropped."""
-    city_key = fold(city.strip()) if city else None
-    live = set()
+def _members_in(conn: sqlite3.Connection, city: str) -> set[str]:
+    """Ids of the live members in this city (accent- and case-insensitive)."""
+    key = fold(city.strip())
+    spellings = [
+        r[0]
+        for r in conn.execute("SELECT DISTINCT city FROM members WHERE deleted = 0")
+        if fold(r[0]) == key
+    ]
+    if not spellings:
+        return set()
+    return {
+        r[0]
+        for r in conn.execute(
+            f"SELECT id FROM members WHERE deleted = 0 AND city IN ({','.join('?' * len(spellings))})",
+            spellings,
+        )
+    }
+
+
+def _fill(conn: sqlite3.Connection, cands: list[Candidate]) -> None:
+    """Handle, name and city of these candidates (looked up only for the few that matter)."""
+    by_id = {c.id: c for c in cands}
+    ids = list(by_id)
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         for member_id, handle, name, member_city in conn.execute(
             "SELECT id, handle, display_name, city FROM members"
-            f" WHERE deleted = 0 AND id IN ({','.join('?' * len(chunk))})",
+            f" WHERE id IN ({','.join('?' * len(chunk))})",
             chunk,
         ):
-            c = cands[member_id]
+            c = by_id[member_id]
             c.handle, c.name, c.city = handle, name, member_city
-            c.in_city = city_key is not None and fold(member_city) == city_key
-            live.add(member_id)
-    for member_id in ids:
-        if member_id not in live:
-            del cands[member_id]
 
 
 def _spans(
@@ -397,10 +413,18 @@ def best_teams(
     n: int,
     max_size: int | None = None,
     how_many: int = 1 + ALTERNATIVES,
+    fill=None,
 ) -> tuple[list[tuple[Candidate, ...]], int]:
-    """The best teams (best first) and the mask of needs they cover."""
+    """The best teams (best first) and the mask of needs they cover.
+
+    fill(members) names the members of the classes kept (handles break ties).
+    """
     free = [c for c in cands if c.free]
     classes = _classes(free, n)
+    if fill is not None:
+        fill([m for cl in classes for m in cl.members])
+    for cl in classes:
+        cl.members.sort(key=lambda c: (c.handle, c.id))
     masks = {cl.mask for cl in classes}
     full = 0
     for m in masks:
@@ -474,7 +498,7 @@ def build(
         row = resolve_collective(conn, prefer_collective, "prefer-collective")
         pref_id, pref_name = row["id"], row["name"]
     cands = candidates(conn, needs, start, end, level, city, pref_id, busy=False)
-    teams, covered = best_teams(cands, len(needs), max_size)
+    teams, covered = best_teams(cands, len(needs), max_size, fill=lambda ms: _fill(conn, ms))
     names = {row[0]: row[1] for row in conn.execute("SELECT id, name FROM collectives")}
     free_count: dict[int, int] = {}
     for c in cands:
@@ -590,7 +614,7 @@ def _if_moved(
     # In a big directory, look at the strongest few hundred (by level, then a stable order).
     having = sorted(having, key=lambda c: (-c.ranks[need], c.id))[:IF_MOVED_POOL]
     by_id = {c.id: c for c in having}
-    _fill(conn, by_id, list(by_id), None)
+    _fill(conn, having)
     spans = _spans(conn, list(by_id))
     days = (end - start).days + 1
     rows = []
