@@ -261,3 +261,15 @@ def test_cli_all_formats_and_bad_input(example_db, run):
     assert bad.exit_code == 1 and "2026-12-01" in bad.stderr
     bad = run("team", "--need", "camera", "--from", "2026-12-07", "--level", "guru")
     assert bad.exit_code == 1 and "guru" in bad.stderr
+
+
+def test_from_alone_may_be_a_period(example_db, run):
+    week = json.loads(run("team", "-n", "camera", "--from", "next week", "--json", ok=True).stdout)
+    assert (week["from"], week["to"]) == ("2026-12-07", "2026-12-11")  # ZPP_TODAY is 2026-12-01
+    span = json.loads(
+        run("team", "-n", "camera", "--from", "2026-12-07..2026-12-11", "--json", ok=True).stdout
+    )
+    explicit = run(
+        "team", "-n", "camera", "--from", "2026-12-07", "--to", "2026-12-11", "--json", ok=True
+    )
+    assert span == json.loads(explicit.stdout) == week

@@ -28,7 +28,8 @@ def team(
         str,
         typer.Option(
             "--from",
-            help="First day of the production (a date, today, +3d ...).",
+            help="First day of the production (a date, today, +3d ...), or the whole period: "
+            '"2026-12-07..2026-12-11", "next week".',
             metavar="DATE",
             show_default=False,
         ),
@@ -96,9 +97,10 @@ def team(
     from zppcli.skills import check_level
 
     chosen = fmt(format_, json_)
-    start = dates.parse_date(from_, "from")
-    end = dates.parse_date(to, "to") if to else start
-    start, end = core.check_dates(start, end)
+    if to:
+        start, end = core.check_dates(dates.parse_date(from_, "from"), dates.parse_date(to, "to"))
+    else:  # --from alone may be a range: "2026-12-07..2026-12-11", "next week"
+        start, end = dates.parse_range(from_, "from")
     conn = open_db(db)
     proposal = core.build(
         conn,
