@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -55,9 +56,23 @@ def run() -> Run:
     return Run()
 
 
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory) -> Path:
+    """The example directory loaded once (by the CLI, as a user would), copied per test."""
+    path = tmp_path_factory.mktemp("example") / "zpp.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZPP_DB", str(path))
+        mp.setenv("ZPP_DEVICE_ID", "testdev")
+        mp.setenv("ZPP_TODAY", TODAY)
+        mp.setenv("HOME", str(path.parent))
+        mp.setenv("XDG_CONFIG_HOME", str(path.parent / "config"))
+        Run()("db", "init", "--example", ok=True)
+    return path
+
+
 @pytest.fixture
-def example_db(run, db_path) -> Path:
-    run("db", "init", "--example", ok=True)
+def example_db(example_template, db_path) -> Path:
+    shutil.copyfile(example_template, db_path)
     return db_path
 
 
