@@ -136,15 +136,51 @@ def test_forget_then_merge_an_old_copy_keeps_the_data_gone(example_db, run, tmp_
     c.close()
     shutil.copy(example_db, old_copy)
     run("member", "forget", "joran-vdburg", "--yes", ok=True)
-    result = run("db", "merge", str(old_copy))
-    assert result.exit_code == 0, (result.stdout, result.stderr, merge.__name__)
-    c = sqlite3.connect(example_db)
-    c.execute("VACUUM")
-    c.close()
+    conn = db.connect(example_db)
+    report = merge.merge(conn, old_copy)
+    assert not [ch for ch in report.changes if ch.change in ("restored", "updated")]
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
+    conn.close()
     data = raw(example_db)
     for secret in SECRETS + NAMES[:2]:
         assert secret not in data, secret
     assert run("search", "joran", "--format", "tsv", ok=True).stdout.count("\n") == 1
+
+
+def test_an_edit_made_elsewhere_after_the_forget_is_erased_again(example_db, tmp_path, monkeypatch):
+    """A copy that edits the member after the forget wins that field in a merge (a newer
+    clock); privacy.reapply, run after the merge, erases it again."""
+    merge = pytest.importorskip(
+        "zppcli.merge", reason="the merge (issue 6) is not in this tree yet"
+    )
+    mid = member_id(example_db)
+    copy = tmp_path / "laptop.db"
+    c = sqlite3.connect(example_db)
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+    shutil.copy(example_db, copy)
+    conn = db.connect(example_db)
+    with Tx(conn) as tx:
+        privacy.forget(tx, mid)
+    monkeypatch.setenv("ZPP_DEVICE_ID", "laptop")
+    other = db.connect(copy)
+    with Tx(other) as tx:
+        tx.update("members", mid, {"bio": "Bijgewerkt op de laptop, na het vergeten"})
+    other.close()
+    monkeypatch.setenv("ZPP_DEVICE_ID", "testdev")
+    report = merge.merge(conn, copy)
+    assert any(ch.row_id == mid and "bio" in ch.fields for ch in report.changes)  # it did win
+    with Tx(conn) as tx:
+        privacy.reapply(tx)  # idempotent: nothing to do when the merge already called it
+    row = conn.execute(
+        "SELECT bio, deleted, given_name FROM members WHERE id = ?", (mid,)
+    ).fetchone()
+    assert tuple(row) == ("", 1, "(forgotten)")
+    assert not conn.execute(
+        "SELECT 1 FROM changes WHERE row_id = ? AND data LIKE '%laptop%'", (mid,)
+    ).fetchall()
+    conn.close()
 
 
 def test_export_holds_everything_including_private_and_removed_rows(example_db, run, tmp_path):
