@@ -56,17 +56,11 @@ def load(tx: Tx, text: str, today: date) -> dict[str, int]:
 
 def _load_member(tx: Tx, item: dict[str, Any], today: date) -> None:
     scalar_keys = [k for k in members.SCALARS if k in item]
-    learn = {s.casefold() for s in item.get("learn", [])}
-    specs = [skills.parse_spec(s) for s in item.get("skills", [])]
-    have = {s.ref.casefold() for s in specs}
-    specs = [skills.SkillSpec(s.ref, s.level, s.mentor, s.ref.casefold() in learn) for s in specs]
-    specs += [skills.SkillSpec(s, "learning", False, True) for s in item.get("learn", [])
-              if s.casefold() not in have]
     data = members.MemberInput(
         values={k: item[k] for k in scalar_keys},
         emails=[contacts.parse_email(e) for e in item.get("emails", [])],
         phones=[contacts.parse_phone(p) for p in item.get("phones", [])],
-        skills=specs,
+        skills=skills.specs(item.get("skills", []), item.get("learn", [])),
     )
     handle = members.add(tx, item.get("name"), data)
     member_id = members.find_by_handle(tx.conn, handle)["id"]

@@ -52,20 +52,9 @@ def parse_form(text: str) -> MemberInput:
             raise InvalidInput(key, data[key], "must be a list, like [\"a\", \"b\"]")
     values = {k: data.get(k, "") for k in TEXT_FIELDS} | {k: data.get(k, []) for k in LIST_FIELDS}
     values["day_rate"] = data.get("day_rate")
-    specs = [skills.parse_spec(str(s)) for s in data.get("skills", [])]
-    have = {s.ref.casefold() for s in specs}
-    specs += [
-        skills.SkillSpec(str(s), "learning", False, True)
-        for s in data.get("learn", []) if str(s).casefold() not in have
-    ]
-    learn = {str(s).casefold() for s in data.get("learn", [])}
-    specs = [
-        skills.SkillSpec(s.ref, s.level, s.mentor, s.wants_to_learn or s.ref.casefold() in learn)
-        for s in specs
-    ]
     return MemberInput(
         values=values,
         emails=[contacts.parse_email(str(e)) for e in data.get("emails", [])],
         phones=[contacts.parse_phone(str(p)) for p in data.get("phones", [])],
-        skills=specs,
+        skills=skills.specs(data.get("skills", []), data.get("learn", [])),
     )

@@ -113,6 +113,17 @@ def parse_spec(text: str, field: str = "skill") -> SkillSpec:
     return SkillSpec(ref, level, mentor)
 
 
+def specs(skill_texts: list[str] = (), learn: list[str] = ()) -> list[SkillSpec]:
+    """`--skill` texts plus `--learn` skills as SkillSpecs: a learned skill the
+    member already has keeps its level and is flagged; a new one is 'learning'."""
+    parsed = [parse_spec(str(t)) for t in skill_texts]
+    wanted = {fold(str(s)) for s in learn}
+    have = {fold(s.ref) for s in parsed}
+    return [s._replace(wants_to_learn=fold(s.ref) in wanted) for s in parsed] + [
+        SkillSpec(str(s), "learning", False, True) for s in learn if fold(str(s)) not in have
+    ]
+
+
 def check_level(level: str, field: str = "level") -> str:
     value = level.strip().lower()
     if value not in LEVELS:

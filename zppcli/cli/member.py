@@ -51,18 +51,6 @@ def _values(**kwargs) -> dict:
     return {mapping.get(k, k): v for k, v in kwargs.items() if v is not None}
 
 
-def _specs(skill: list[str] | None, learn: list[str] | None):
-    from zppcli import skills
-
-    specs = [skills.parse_spec(s) for s in skill or []]
-    have = {s.ref.casefold() for s in specs}
-    learn_set = {s.casefold() for s in learn or []}
-    specs = [skills.SkillSpec(s.ref, s.level, s.mentor, s.ref.casefold() in learn_set) for s in specs]
-    return specs + [
-        skills.SkillSpec(s, "learning", False, True) for s in learn or [] if s.casefold() not in have
-    ]
-
-
 def _interactive_name() -> tuple[str, dict]:
     """Ask for the essentials when `member add` gets no name on a terminal."""
     name = typer.prompt("Name (like Jöran van den Bürg)", err=True)
@@ -89,7 +77,7 @@ def add(
 
     Without NAME on a terminal, asks for the essentials.
     """
-    from zppcli import contacts, members
+    from zppcli import contacts, members, skills
 
     if name is None and given is None and family is None:
         if not sys.stdin.isatty():
@@ -107,7 +95,7 @@ def add(
         ),
         emails=[contacts.parse_email(e) for e in email or []],
         phones=[contacts.parse_phone(p) for p in phone or []],
-        skills=_specs(skill, learn),
+        skills=skills.specs(skill or [], learn or []),
     )
     with writing(db) as tx:
         new_handle = members.add(tx, name, data)
@@ -140,7 +128,7 @@ def edit(
 ) -> None:
     """Change a member by flags, or with no flags in $EDITOR (a TOML form)."""
     flags = {k: v for k, v in locals().items() if k not in ("member", "db") and v is not None}
-    from zppcli import contacts, members, names
+    from zppcli import contacts, members, names, skills
 
     if not flags:
         _edit_in_editor(member, db)
@@ -167,7 +155,7 @@ def edit(
             remove_emails=rm_email or [],
             add_phones=[contacts.parse_phone(p) for p in phone or []],
             remove_phones=rm_phone or [],
-            set_skills=_specs(skill, learn),
+            set_skills=skills.specs(skill or [], learn or []),
             remove_skills=rm_skill or [],
         )
         members.edit(tx, row["id"], data)
