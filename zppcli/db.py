@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -132,13 +133,25 @@ def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlit
     elif version < current:
         conn.close()
         return connect(path, create=create, readonly=False)
+    if not readonly:
+        _check_location(conn, path)
     return conn
+
+
+def _check_location(conn: sqlite3.Connection, path: Path) -> None:
+    """A shared db leaves WAL; the one-time advice goes to stderr (no other channel here)."""
+    from zppcli import location
+
+    for note in location.check(conn, path):
+        print(note, file=sys.stderr)
 
 
 def _create_or_migrate(conn: sqlite3.Connection, path: Path, version: int, current: int) -> None:
     if version == 0:
         conn.executescript("BEGIN;" + schema_sql() + ";COMMIT;")
-        conn.execute("PRAGMA journal_mode = WAL")
+        from zppcli import location
+
+        conn.execute(f"PRAGMA journal_mode = {location.journal_mode(path)}")
         return
     backup = backup_copy(conn, path, f"v{version}")
     steps = migration_steps()

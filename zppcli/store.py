@@ -173,6 +173,28 @@ class Tx:
         """Tombstone a row; True when it was live."""
         return bool(self.update(table, row_id, {"deleted": 1}))
 
+    def apply_remote(self, table: str, row: dict[str, Any]) -> None:
+        """Write a row as merged from another copy (see merge.py), clocks included.
+
+        Rows with clocks replace the local row whole (the merge already chose
+        each field); rows without (changes, devices) are a union: kept if new.
+        """
+        names = list(row)
+        marks = ", ".join("?" * len(names))
+        if "clocks" in row:
+            for stamp in json.loads(row["clocks"] or "{}").values():
+                self.observe(stamp)
+            sets = ", ".join(f"{c} = excluded.{c}" for c in names if c != "id")
+            action = f"DO UPDATE SET {sets}"
+        else:
+            action = "DO NOTHING"
+        self.conn.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) ON CONFLICT (id) {action}",
+            list(row.values()),
+        )
+        if "clocks" in row:
+            self._mark(table, row["id"], row)
+
     def delete_where(self, table: str, where: str, params: Iterable[Any]) -> int:
         ids = [
             r[0]

@@ -49,13 +49,15 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "skill": ("zppcli.cli.skill:app",),
     "avail": ("zppcli.cli.avail:app",),
     "collective": ("zppcli.cli.collective:app",),
-    "db": ("zppcli.cli.dbcmd:app",),
+    "db": ("zppcli.cli.dbcmd:app", "zppcli.cli.sync"),  # sync: db merge, db merge-driver (issue 6)
     "export": ("zppcli.cli.export:app",),  # issue 4: contacts out and in
     "import": ("zppcli.cli.imports:app",),
     "gathering": ("zppcli.cli.gathering:app",),  # issue 5: gatherings
     "team": ("zppcli.cli.team:team",),  # issue 7: team builder
     "mentor": ("zppcli.cli.mentor:app",),  # issue 7: mentor matching
     "stats": ("zppcli.cli.stats:stats",),  # issue 7: network overview
+    "sync": ("zppcli.cli.sync:sync",),  # issue 6: absorb conflict copies
+    "log": ("zppcli.cli.sync:log",),  # issue 6: who changed what
 }
 
 
