@@ -44,19 +44,20 @@ def select(conn: sqlite3.Connection, filters=None, include_private: bool = False
         from zppcli import search
 
         wanted = set(search.find(conn, filters))
-    rows = conn.execute(
-        "SELECT id, given_name, particle, family_name, visibility FROM members WHERE deleted = 0"
-    ).fetchall()
     keep, left_out = [], 0
-    for r in rows:
+    # One string per member ("family\0given\0particle\0id" sorts like the tuple):
+    # 100,000 members in ~15 MB, not a row and a tuple each.
+    for r in conn.execute(
+        "SELECT id, given_name, particle, family_name, visibility FROM members WHERE deleted = 0"
+    ):
         if wanted is not None and r[0] not in wanted:
             continue
         if r[4] != "public" and not include_private:
             left_out += 1
             continue
-        keep.append((names.dutch_sort_key(r[1], r[2], r[3]), r[0]))
+        keep.append("\0".join((*names.dutch_sort_key(r[1], r[2], r[3]), r[0])))
     keep.sort()
-    return Selection([i for _, i in keep], left_out)
+    return Selection([k.rpartition("\0")[2] for k in keep], left_out)
 
 
 def iter_records(

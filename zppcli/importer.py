@@ -452,6 +452,22 @@ def _json_incoming(rec: dict, where: str) -> Incoming:
 
 
 # -- applying ----------------------------------------------------------------------
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def _valid_e164(value: str) -> str:
+    """An E.164 number checked for validity (without normalize_phone's type lookup)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidInput("phone", value, "not a valid phone number (like +31 6 12345678)")
+    return value
+
+
 class _DryRun(Exception):
     pass
 
@@ -575,6 +591,9 @@ class Importer:
         ]
         phones = []
         for t, v, p in item.phones:
+            if t and _E164.match(v):  # typed and already E.164 (zpp's own files): check only
+                phones.append((self._type(t, contacts.PHONE_TYPES, "work"), _valid_e164(v), p))
+                continue
             e164, mobile = contacts.normalize_phone(v)
             phones.append(
                 (self._type(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p)

@@ -98,12 +98,16 @@ def _rev(updated_at: str, version: str) -> str:
 def categories(rec: dict[str, Any]) -> list[str]:
     """Skills the member has (not mere wishes to learn), then tags; no duplicates."""
     out: dict[str, str] = {}
-    for s in rec.get("skills", []):
+    for s in rec.get("skills", ()):
         if not (s.get("wants_to_learn") and s.get("level") == "learning"):
-            out.setdefault(clean(s["skill"]).casefold(), s["skill"])
-    for tag in rec.get("tags", []):
-        out.setdefault(clean(tag).casefold(), tag)
-    return [v for v in out.values() if clean(v)]
+            key = clean(s["skill"]).casefold()
+            if key and key not in out:
+                out[key] = s["skill"]
+    for tag in rec.get("tags", ()):
+        key = clean(tag).casefold()
+        if key and key not in out:
+            out[key] = tag
+    return list(out.values())
 
 
 def card(rec: dict[str, Any], version: str = "3.0") -> str:
@@ -111,15 +115,13 @@ def card(rec: dict[str, Any], version: str = "3.0") -> str:
     if version not in VERSIONS:
         raise ValueError(f"vCard version {version!r}")
     v3 = version == "3.0"
-    given, particle, family = (
-        rec.get("given_name", ""),
-        rec.get("particle", ""),
-        rec.get("family_name", ""),
-    )
-    full_family = " ".join(p for p in (clean(particle), clean(family)) if p)
+    given = clean(rec.get("given_name", ""))
+    particle = clean(rec.get("particle", ""))
+    family = clean(rec.get("family_name", ""))
+    full_family = f"{particle} {family}" if particle and family else (particle or family)
     fn = (
         rec.get("name")
-        or " ".join(p for p in (clean(given), full_family) if p)
+        or (f"{given} {full_family}" if given and full_family else (given or full_family))
         or rec.get("handle", "")
     )
     lines = [
@@ -131,14 +133,14 @@ def card(rec: dict[str, Any], version: str = "3.0") -> str:
     if not v3:
         lines.append("KIND:individual")
     lines.append("FN:" + text(fn))
-    sort_as = clean(family) or clean(given)
+    sort_as = family or given
     n_value = f"{text(full_family)};{text(given)};;;"
     if v3:
         lines.append("N:" + n_value)
         if sort_as:
             lines.append("SORT-STRING:" + text(sort_as))
     else:
-        sort_param = ",".join(p for p in (sort_as, clean(given) if clean(family) else "") if p)
+        sort_param = f"{family},{given}" if family and given else sort_as
         lines.append((f"N;SORT-AS={param(sort_param)}:" if sort_param else "N:") + n_value)
     if rec.get("handle"):
         lines.append("X-ZPP-HANDLE:" + text(rec["handle"]))
