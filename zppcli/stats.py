@@ -34,10 +34,10 @@ def overview(
     conn: sqlite3.Connection, today: date | None = None, weeks: int = WEEKS
 ) -> dict[str, Any]:
     from zppcli import dates
-    from zppcli.team import free_members_each
+    from zppcli.team import free_members_each, map_file
 
     today = today or dates.today()
-    conn.execute("PRAGMA mmap_size = 1073741824")  # many scans of a possibly big file
+    map_file(conn)  # many scans of a possibly big file
     total = conn.execute("SELECT count(*) FROM members WHERE deleted = 0").fetchone()[0]
     by_visibility = {v: 0 for v in ("public", "network", "private")}
     for visibility, n in conn.execute(
