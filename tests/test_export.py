@@ -253,3 +253,25 @@ def test_bulk_reader_gives_exactly_the_member_records(run, example_db):
         assert list(exporter.iter_records(conn, ids)) == members.records(conn)
     finally:
         conn.close()
+
+
+def test_progress_bar_only_on_a_terminal_for_long_jobs(monkeypatch):
+    import io
+
+    from zppcli.cli import export as cli_export
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with cli_export.progress_bar(5000, "x") as tick:
+        assert tick is None  # piped: nothing
+    monkeypatch.setattr(sys, "stderr", Tty())
+    with cli_export.progress_bar(100, "x") as tick:
+        assert tick is None  # short job: nothing
+    with cli_export.progress_bar(5000, "x", to_terminal=True) as tick:
+        assert tick is None  # the data itself goes to the terminal
+    with cli_export.progress_bar(5000, "x") as tick:
+        assert callable(tick)
+        tick(2500)

@@ -34,7 +34,10 @@ app = new_app(
 )
 
 Query = Annotated[
-    str | None, typer.Argument(help="Words to search for, as in `zpp search`.", show_default=False)
+    str | None,
+    typer.Argument(
+        help="Words to search for, as in `zpp search`.", metavar="[QUERY]", show_default=False
+    ),
 ]
 OutOpt = Annotated[
     str | None,
@@ -115,6 +118,7 @@ def vcard_cmd(
         str,
         typer.Option(
             "--vcard-version",
+            metavar="3.0|4.0",
             help="3.0 (what Google, Apple and Outlook import reliably) or 4.0 (RFC 6350).",
         ),
     ] = "3.0",
