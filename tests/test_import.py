@@ -257,3 +257,21 @@ def test_json_errors_name_file_and_line(run, example_db, tmp_path):
     f.write_text('{"members": [\n  {"id": 1,,}\n]}')
     r = run("import", "json", f)
     assert r.exit_code == 1 and f"{f}:2: not valid JSON" in r.stderr
+
+
+def test_removed_or_forgotten_members_are_never_brought_back(run, example_db, tmp_path):
+    backup = tmp_path / "backup.json"
+    run("export", "json", "--include-private", "-o", backup, ok=True)
+    joran = show(run, "joran-vdburg")
+    run("member", "rm", "joran-vdburg", "--yes", ok=True)
+    r = run("import", "json", backup, ok=True)
+    assert "0 added, 0 updated, 50 unchanged, 1 skipped" in r.stderr
+    assert "was removed from this directory" in r.stderr or "skipped" in r.stderr
+    assert run("member", "show", "joran-vdburg").exit_code == 3
+    card = tmp_path / "j.vcf"
+    card.write_text(
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:urn:uuid:{joran['id']}\r\nFN:Jöran van den Bürg\r\n"
+        "EMAIL:joran@beeldhaven.example\r\nEND:VCARD\r\n"
+    )
+    r = run("import", "vcard", card, "--dry-run", "--format", "tsv", ok=True)
+    assert "1 skipped" in r.stderr and "not brought back" in r.stdout

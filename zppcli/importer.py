@@ -43,6 +43,15 @@ class BadRecord(ZppError):
         super().__init__(f"{where}: {reason}")
 
 
+class Removed(ZppError):
+    """The member was removed (or forgotten, AVG/GDPR) here: an import never brings it back."""
+
+    def __init__(self, member_id: str):
+        super().__init__(
+            f"member {member_id} was removed from this directory (or forgotten); not brought back"
+        )
+
+
 @dataclass
 class Incoming:
     where: str  # "file:line"
@@ -571,6 +580,8 @@ class Importer:
             row = self.conn.execute(
                 "SELECT deleted FROM members WHERE id = ?", (item.id,)
             ).fetchone()
+            if row is not None and row["deleted"]:
+                raise Removed(item.id)
             if row is not None:
                 return item.id, True
         for _, value, _ in item.emails:
@@ -620,8 +631,6 @@ class Importer:
                         values["website"] = new.pop(0)
                     if new:
                         values["links"] = links + new
-            if row["deleted"]:
-                values["deleted"] = 0
             changes += len(self.tx.update("members", member_id, values))
         else:
             if not values.get("given_name") and not values.get("family_name"):
@@ -845,6 +854,11 @@ def run(
                     conn.execute("SAVEPOINT zpp_import_item")
                 try:
                     action, handle = imp.apply(item)
+                except Removed as e:  # policy, not a malformed record: skip, never abort
+                    if skip_invalid:
+                        conn.execute("RELEASE zpp_import_item")
+                    report.note("skipped", item.label, where=item.where, reason=str(e))
+                    continue
                 except (ZppError, ValueError, KeyError, TypeError) as e:
                     reason = str(e) if isinstance(e, ZppError) else f"{type(e).__name__}: {e}"
                     if isinstance(e, BadRecord):
@@ -873,8 +887,12 @@ def read(kind: str, path: Path) -> tuple[Iterable[Incoming | Malformed], tuple |
     if kind == "json":
         d = read_json(path)
         return d.members, (d.skills, d.collectives, f"{path}:1"), d.total
-    if kind == "csv":
-        return read_csv(path), None, None
+    if kind == "csv":  # totals only size the progress bar
+        return read_csv(path), None, max(_read_text(path).count("\n") - 1, 0)
     if kind == "vcard":
-        return read_vcards(path), None, None
+        if path.is_dir():
+            total = sum(1 for p in path.iterdir() if p.suffix.lower() == ".vcf")
+        else:
+            total = _read_text(path).upper().count("BEGIN:VCARD")
+        return read_vcards(path), None, total
     raise ValueError(kind)

@@ -37,7 +37,7 @@ def _run(kind: str, path: str, dry_run: bool, skip_invalid: bool, format_, json_
     from zppcli import importer, output
     from zppcli.cli.export import progress_bar
 
-    chosen = fmt(format_, json_) if (dry_run or skip_invalid or format_ or json_) else None
+    chosen = fmt(format_, json_)
     source = Path(path)
     items, catalogue, total = importer.read(kind, source)
     conn = open_db(db, create=True)
@@ -55,7 +55,7 @@ def _run(kind: str, path: str, dry_run: bool, skip_invalid: bool, format_, json_
     finally:
         conn.close()
     rows = report.rows if dry_run else [r for r in report.rows if r["action"] == "skipped"]
-    if chosen and rows:
+    if rows:
         output.render(rows, chosen, ["action", "name", "handle", "where", "reason"])
     verb = "would import" if dry_run else "imported"
     output.message(
