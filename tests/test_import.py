@@ -249,11 +249,23 @@ def test_json_errors_name_file_and_line(run, example_db, tmp_path):
     text = json.dumps(data, indent=2, ensure_ascii=False)
     f = tmp_path / "d.json"
     f.write_text(text)
-    expected_line = text[: text.index(json.dumps(data["members"][i]["id"]))].count("\n") + 1
+    id_at = text.index(json.dumps(data["members"][i]["id"]))
+    expected_line = text[: text.rindex("{", 0, id_at)].count("\n") + 1  # where the member starts
     before = snapshot(example_db)
     r = run("import", "json", f)
     assert r.exit_code == 1 and f"{f}:{expected_line}: email 'broken@@example'" in r.stderr
     assert snapshot(example_db) == before
+    # members before the catalogue: the file is read whole; the line is the member's id
+    reordered = {"members": data["members"], "skills": data["skills"], "collectives": []}
+    text = json.dumps(reordered, indent=2, ensure_ascii=False)
+    f.write_text(text)
+    id_line = text[: text.index(json.dumps(data["members"][i]["id"]))].count("\n") + 1
+    r = run("import", "json", f)
+    assert r.exit_code == 1 and f"{f}:{id_line}: email 'broken@@example'" in r.stderr
+    assert snapshot(example_db) == before
+    f.write_text('{"skills": [], "collectives": [], "members": [\n\n  {"id": 2,,}\n]}')
+    r = run("import", "json", f)
+    assert r.exit_code == 1 and f"{f}:3: not valid JSON" in r.stderr
     f.write_text('{"members": [\n  {"id": 1,,}\n]}')
     r = run("import", "json", f)
     assert r.exit_code == 1 and f"{f}:2: not valid JSON" in r.stderr

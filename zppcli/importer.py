@@ -369,8 +369,109 @@ class Directory:
     total: int
 
 
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
 def read_json(path: Path) -> Directory:
+    """A directory file. Members are parsed one at a time when the file has its
+    skills and collectives before its members (as `zpp export json` writes it):
+    100,000 members never sit in memory as objects. Other layouts load whole."""
     text = _read_text(path)
+    try:
+        streamed = _stream_header(text)
+        if streamed is None:
+            return _read_json_whole(path, text)
+        header, start = streamed
+    except json.JSONDecodeError as e:
+        raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
+    _check_format(path, header)
+
+    def items() -> Iterator[Incoming | Malformed]:
+        lineno, seen = 1, 0
+        try:
+            for rec, at in _stream_members(text, start):
+                lineno += text.count("\n", seen, at)
+                seen = at
+                yield _member_item(rec, f"{path}:{lineno}")
+        except json.JSONDecodeError as e:
+            raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
+
+    total = text.count("\n    {") or None  # members as `zpp export json` indents them
+    return Directory(header.get("skills") or [], header.get("collectives") or [], items(), total)
+
+
+def _stream_header(text: str) -> tuple[dict, int] | None:
+    """({key: value} before "members", where the members array starts), or None
+    when the catalogue does not come first."""
+    pos = _WS.match(text, 0).end()
+    if text[pos : pos + 1] != "{":
+        return None
+    pos, header = pos + 1, {}
+    while True:
+        pos = _WS.match(text, pos).end()
+        if text[pos : pos + 1] != '"':
+            return None
+        key, pos = _DECODER.raw_decode(text, pos)
+        pos = _WS.match(text, pos).end()
+        if text[pos : pos + 1] != ":":
+            return None
+        pos = _WS.match(text, pos + 1).end()
+        if key == "members":
+            if "skills" not in header or "collectives" not in header or text[pos : pos + 1] != "[":
+                return None
+            return header, pos + 1
+        header[key], pos = _DECODER.raw_decode(text, pos)
+        pos = _WS.match(text, pos).end()
+        if text[pos : pos + 1] == ",":
+            pos += 1
+
+
+def _stream_members(text: str, pos: int) -> Iterator[tuple[Any, int]]:
+    """(member object, its offset) from just inside the members array; then checks
+    that the rest of the file is valid JSON."""
+    pos = _WS.match(text, pos).end()
+    if text[pos : pos + 1] == "]":
+        pos += 1
+    else:
+        while True:
+            rec, end = _DECODER.raw_decode(text, pos)
+            yield rec, pos
+            pos = _WS.match(text, end).end()
+            if text[pos : pos + 1] == ",":
+                pos = _WS.match(text, pos + 1).end()
+                continue
+            if text[pos : pos + 1] != "]":
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+            pos += 1
+            break
+    rest = text[pos:].strip()
+    if rest != "}":  # more keys after the members: they must still be valid JSON
+        if not rest.startswith(","):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+        json.loads("{" + rest[1:])
+
+
+def _check_format(path: Path, data: dict) -> None:
+    if data.get("format", "zpp-directory") != "zpp-directory" or data.get("version", 1) != 1:
+        raise BadRecord(
+            f"{path}:1",
+            f"format {data.get('format')!r} version {data.get('version')!r}: "
+            "this zpp reads zpp-directory version 1",
+        )
+
+
+def _member_item(rec: Any, where: str) -> Incoming | Malformed:
+    try:
+        return _json_incoming(rec, where)
+    except (ZppError, KeyError, TypeError, ValueError, AttributeError) as e:
+        label = rec.get("handle", "") if isinstance(rec, dict) else ""
+        if isinstance(e, ZppError):
+            return Malformed(where, label, str(e))
+        return Malformed(where, label, f"malformed member ({type(e).__name__}: {e})")
+
+
+def _read_json_whole(path: Path, text: str) -> Directory:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -379,27 +480,13 @@ def read_json(path: Path) -> Directory:
         data = {"members": data}
     if not isinstance(data, dict) or not isinstance(data.get("members"), list):
         raise BadRecord(f"{path}:1", 'not a zpp directory file (no "members" list)')
-    if data.get("format", "zpp-directory") != "zpp-directory" or data.get("version", 1) != 1:
-        raise BadRecord(
-            f"{path}:1",
-            f"format {data.get('format')!r} version {data.get('version')!r}: "
-            "this zpp reads zpp-directory version 1",
-        )
+    _check_format(path, data)
     finder = _LineFinder(text)
 
     def items() -> Iterator[Incoming | Malformed]:
         for i, rec in enumerate(data["members"], start=1):
-            where = f"{path}:{finder.line(rec.get('id') if isinstance(rec, dict) else None, i)}"
-            try:
-                yield _json_incoming(rec, where)
-            except (ZppError, KeyError, TypeError, ValueError, AttributeError) as e:
-                label = rec.get("handle", "") if isinstance(rec, dict) else ""
-                reason = (
-                    str(e)
-                    if isinstance(e, ZppError)
-                    else f"malformed member ({type(e).__name__}: {e})"
-                )
-                yield Malformed(where, label, reason)
+            member_id = rec.get("id") if isinstance(rec, dict) else None
+            yield _member_item(rec, f"{path}:{finder.line(member_id, i)}")
 
     return Directory(
         data.get("skills") or [], data.get("collectives") or [], items(), len(data["members"])
