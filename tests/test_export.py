@@ -240,6 +240,11 @@ def test_usage_errors(run, example_db, tmp_path):
     assert r.exit_code == 2 and "3.0 or 4.0" in r.stderr
     r = run("export", "vcard", "-o", tmp_path / "x.vcf", "--vdir", tmp_path / "d")
     assert r.exit_code == 2
+    r = run("export", "csv", "-o", tmp_path / "no" / "such" / "x.csv")
+    assert r.exit_code == 1 and "does not exist" in r.stderr and "internal error" not in r.stderr
+    (tmp_path / "file").write_text("")
+    r = run("export", "vcard", "--vdir", tmp_path / "file")
+    assert r.exit_code == 1 and "is not a folder" in r.stderr
 
 
 def test_bulk_reader_gives_exactly_the_member_records(run, example_db):

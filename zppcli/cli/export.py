@@ -77,6 +77,31 @@ def progress_bar(total: int, label: str, to_terminal: bool = False) -> Iterator:
         yield lambda n: bar.advance(task, n)
 
 
+def _check_target(output_: str | None, vdir: str | None = None) -> None:
+    """Refuse an unwritable target before any work is done."""
+    from zppcli.errors import InvalidInput
+
+    if output_ and output_ != "-":
+        folder = Path(output_).resolve().parent
+        if not folder.is_dir():
+            raise InvalidInput("output", output_, f"folder {str(folder)!r} does not exist")
+        if Path(output_).is_dir():
+            raise InvalidInput("output", output_, "is a folder; use --vdir for one file per member")
+    if vdir and Path(vdir).exists() and not Path(vdir).is_dir():
+        raise InvalidInput("vdir", vdir, "exists and is not a folder")
+
+
+@contextmanager
+def _writing_to(target: str | None) -> Iterator[None]:
+    """File system errors become one clear line instead of an internal error."""
+    from zppcli.errors import InvalidInput
+
+    try:
+        yield
+    except OSError as e:
+        raise InvalidInput("output", target or "stdout", e.strerror or str(e)) from None
+
+
 def _select(
     db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
 ):
@@ -145,11 +170,12 @@ def vcard_cmd(
         raise UsageError(f"--vcard-version {version!r}: use 3.0 or 4.0")
     if vdir and output_:
         raise UsageError("give either --output FILE or --vdir DIR, not both")
+    _check_target(output_, vdir)
     conn, sel = _select(
         db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
     )
     if vdir:
-        with progress_bar(len(sel.ids), "vCards") as tick:
+        with progress_bar(len(sel.ids), "vCards") as tick, _writing_to(vdir):
             rep = exporter.write_vdir(conn, sel.ids, Path(vdir), version, tick)
         output.message(
             f"zpp: {vdir}: {len(rep.added)} added, {len(rep.updated)} updated, {rep.unchanged} unchanged, "
@@ -160,6 +186,7 @@ def vcard_cmd(
         progress_bar(
             len(sel.ids), "vCards", to_terminal=not output_ and sys.stdout.isatty()
         ) as tick,
+        _writing_to(output_),
         exporter.output_stream(output_) as out,
     ):
         n = exporter.write_vcards(conn, sel.ids, out, version, tick)
@@ -190,11 +217,13 @@ def csv_cmd(
     """
     from zppcli import exporter
 
+    _check_target(output_)
     conn, sel = _select(
         db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
     )
     with (
         progress_bar(len(sel.ids), "CSV", to_terminal=not output_ and sys.stdout.isatty()) as tick,
+        _writing_to(output_),
         exporter.output_stream(output_) as out,
     ):
         n = exporter.write_csv(conn, sel.ids, out, tick)
@@ -232,11 +261,13 @@ def json_cmd(
     """
     from zppcli import exporter
 
+    _check_target(output_)
     conn, sel = _select(
         db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
     )
     with (
         progress_bar(len(sel.ids), "JSON", to_terminal=not output_ and sys.stdout.isatty()) as tick,
+        _writing_to(output_),
         exporter.output_stream(output_) as out,
     ):
         n = exporter.write_json(conn, sel.ids, out, include_private, tick)
