@@ -280,3 +280,23 @@ def test_progress_bar_only_on_a_terminal_for_long_jobs(monkeypatch):
     with cli_export.progress_bar(5000, "x") as tick:
         assert callable(tick)
         tick(2500)
+
+
+def test_vdir_without_its_manifest_still_removes_only_zpp_cards(run, example_db, tmp_path):
+    vdir = tmp_path / "contacts"
+    run("export", "vcard", "--vdir", vdir, "--include-private", ok=True)
+    (vdir / exporter.VDIR_MANIFEST).unlink()
+    foreign = vdir / "0b6c2a8e-54a4-4b55-9a4b-4f1e8e5b9d21.vcf"  # a UUID name, not zpp's card
+    foreign.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Other App\r\nEND:VCARD\r\n")
+    kees = member_id(example_db, "kees-camera")
+    run("member", "rm", "kees-camera", "--yes", ok=True)
+    r = run("export", "vcard", "--vdir", vdir, "--include-private", ok=True)
+    assert "1 removed" in r.stderr
+    assert not (vdir / f"{kees}.vcf").exists() and foreign.exists()
+
+
+def test_import_skips_an_org_that_cannot_be_a_collective(run, example_db, tmp_path):
+    f = tmp_path / "o.vcf"
+    f.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Org\r\nORG:\u2014\r\nEND:VCARD\r\n")
+    r = run("import", "vcard", f, ok=True)
+    assert "1 added" in r.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -315,7 +316,8 @@ def write_vdir(
         with atomic_write(target, binary=True) as f:
             f.write(data)
         (report.added if old is None else report.updated).append(name)
-    for name in sorted(written_before - now):
+    ours = written_before | _zpp_cards(folder, now | written_before)
+    for name in sorted(ours - now):
         with suppress(OSError):
             (folder / name).unlink()
             report.removed.append(name)
@@ -323,6 +325,27 @@ def write_vdir(
         json.dump({"written_by": "zpp export vcard --vdir", "files": sorted(now)}, f, indent=1)
         f.write("\n")
     return report
+
+
+_CARD_NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.vcf$")
+
+
+def _zpp_cards(folder: Path, known: set[str]) -> set[str]:
+    """Cards zpp wrote that the manifest does not list (it was lost): named
+    <uuid>.vcf and carrying zpp's PRODID."""
+    mark = f"\r\nPRODID:{vcard.PRODID}\r\n".encode()
+    found = set()
+    for path in folder.iterdir():
+        if path.name in known or not _CARD_NAME.match(path.name):
+            continue
+        try:
+            with path.open("rb") as f:
+                head = f.read(4096)
+        except OSError:
+            continue
+        if mark in head:
+            found.add(path.name)
+    return found
 
 
 # -- CSV -------------------------------------------------------------------------

@@ -608,7 +608,10 @@ class Importer:
             return None
         from zppcli import collectives
 
-        handle = collectives.add(self.tx, ref)
+        try:
+            handle = collectives.add(self.tx, ref)
+        except ZppError:  # an ORG no handle can be made of ("—", emoji): not a collective
+            return None
         self._collectives = None
         return self.collective_id(handle, False)
 
@@ -739,6 +742,8 @@ class Importer:
         changes += self._skills(member_id, item, existed)
         for ref, role in item.collectives:
             cid = self.collective_id(ref, create=not item.authoritative)
+            if cid is None and not item.authoritative:
+                continue
             if cid is None:
                 raise InvalidInput(
                     "collective", ref, "not in this directory (nor in the file's collectives)"
