@@ -168,3 +168,34 @@ def test_as_gathering_prints_a_command_that_plans_the_workshop(example_db, run):
     assert result.exit_code == 0, result.stderr
     listing = run("gathering", "list", "--format", "tsv", ok=True).stdout
     assert "Workshop Unreal" in listing
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_big_directory_path_still_makes_the_most_pairs(seed):
+    rng = random.Random(seed)
+    cities = ["Hilversum", "Bussum", "Utrecht", ""]
+    people = [
+        mentoring.Person(f"id{k:03d}", f"m{k:03d}", f"M {k}", rng.choice(cities))
+        for k in range(rng.randint(1, 25))
+    ]
+    by_id = {p.id: p for p in people}
+    teaches = {
+        s: {p.id: rng.random() < 0.5 for p in rng.sample(people, rng.randint(0, len(people)))}
+        for s in SKILLS
+    }
+    wishes = []
+    for k in range(rng.randint(1, 60)):
+        learner = mentoring.Person(f"l{k:03d}", f"l{k:03d}", f"L {k}", rng.choice(cities))
+        skill = rng.choice(SKILLS)
+        wishes.append(mentoring._Wish(learner, skill, sorted(teaches[skill]), teaches[skill]))
+    cap = rng.randint(1, 3)
+    exact = mentoring._exact(wishes, by_id, cap)
+    greedy = mentoring._greedy(wishes, by_id, cap)
+    assert sum(m is not None for m in greedy) == sum(m is not None for m in exact)
+    for assigned in (exact, greedy):
+        load = {}
+        for wish, m in zip(wishes, assigned, strict=True):
+            if m is not None:
+                assert m in wish.mentors
+                load[m] = load.get(m, 0) + 1
+        assert all(n <= cap for n in load.values())

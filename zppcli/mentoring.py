@@ -3,11 +3,13 @@
 A learner is a member who wants to learn a skill; a mentor of a skill is a
 member marked as mentor for it or at level expert (what `zpp search --mentor`
 finds). Each (learner, skill) wish gets at most one mentor and no mentor gets
-more than `max_per_mentor` learners. The assignment is a min-cost max-flow:
-it makes as many pairs as any assignment can, and among those prefers, in this
-order, mentors in the learner's city, spreading the load (a mentor's second
-learner costs more than another mentor's first), and marked mentors over
-experts who did not offer. Ties go by handle, so the result is deterministic.
+more than `max_per_mentor` learners. Up to EXACT_EDGES wish-mentor pairs the
+assignment is a min-cost max-flow: as many pairs as any assignment can make,
+and among those, in this order, mentors in the learner's city, the load spread
+(a mentor's second learner costs more than another mentor's first), marked
+mentors over experts who did not offer. Beyond that (thousands of members) a
+greedy pass plus augmenting paths still makes the maximum number of pairs and
+follows the preferences greedily. Ties go by handle: deterministic.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlite3
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 from zppcli.errors import InvalidInput
 from zppcli.textfold import fold
@@ -23,6 +26,7 @@ from zppcli.textfold import fold
 COST_OTHER_CITY = 1000
 COST_PER_LOAD = 10
 COST_NOT_OFFERED = 1
+EXACT_EDGES = 20_000  # wish-mentor pairs up to which the assignment is min-cost exact
 
 
 @dataclass(frozen=True)
@@ -130,44 +134,35 @@ def match(
         params,
     )
     learners.sort(key=lambda x: (fold(x[2]), x[0].handle, x[0].id))
-    mentor_people = sorted({m[0] for m in mentors}, key=lambda p: (p.handle, p.id))
+    by_id: dict[str, Person] = {}
     teaches: dict[str, dict[str, bool]] = {}  # skill id -> {mentor id: offered}
     for person, skill_id, _, offered in mentors:
+        by_id[person.id] = person
         teaches.setdefault(skill_id, {})[person.id] = offered
+    order = {mid: i for i, mid in enumerate(sorted(by_id, key=lambda m: (by_id[m].handle, m)))}
+    wishes = [
+        _Wish(
+            learner,
+            skill_name,
+            sorted(
+                (m for m in teaches.get(skill_id, {}) if m != learner.id), key=order.__getitem__
+            ),
+            teaches.get(skill_id, {}),
+        )
+        for learner, skill_id, skill_name, _ in learners
+    ]
+    solve = _exact if sum(len(w.mentors) for w in wishes) <= EXACT_EDGES else _greedy
+    assigned = solve(wishes, by_id, max_per_mentor)
 
-    # The flow network: source -> wish -> mentor -> sink (one edge per load slot).
-    graph = _Graph()
-    source, sink = graph.node(), graph.node()
-    wish_nodes = [graph.node() for _ in learners]
-    mentor_node = {p.id: graph.node() for p in mentor_people}
-    for node in wish_nodes:
-        graph.edge(source, node, 0)
-    candidate_edges: dict[int, list[tuple[int, str]]] = {}
-    for w, (learner, skill_id, _, _) in enumerate(learners):
-        for mentor in mentor_people:
-            offered = teaches.get(skill_id, {}).get(mentor.id)
-            if offered is None or mentor.id == learner.id:
-                continue
-            cost = (0 if _same_city(learner, mentor) else COST_OTHER_CITY) + (
-                0 if offered else COST_NOT_OFFERED
-            )
-            e = graph.edge(wish_nodes[w], mentor_node[mentor.id], cost)
-            candidate_edges.setdefault(w, []).append((e, mentor.id))
-    for mentor in mentor_people:
-        for slot in range(max_per_mentor):
-            graph.edge(mentor_node[mentor.id], sink, slot * COST_PER_LOAD)
-    graph.min_cost_max_flow(source, sink)
-
-    by_id = {p.id: p for p in mentor_people}
     out = Matching(max_per_mentor=max_per_mentor)
-    for w, (learner, _, skill_name, _) in enumerate(learners):
-        chosen = [mid for e, mid in candidate_edges.get(w, []) if graph.cap[e] == 0]
-        if chosen:
-            mentor = by_id[chosen[0]]
+    for wish, mentor_id in zip(wishes, assigned, strict=True):
+        learner, skill_name = wish.learner, wish.skill
+        if mentor_id is not None:
+            mentor = by_id[mentor_id]
             out.pairs.append(Pair(learner, mentor, skill_name, _same_city(learner, mentor)))
             out.load[mentor.handle] = out.load.get(mentor.handle, 0) + 1
-        elif candidate_edges.get(w):
-            full = sorted(by_id[mid].handle for _, mid in candidate_edges[w])
+        elif wish.mentors:
+            full = sorted(by_id[m].handle for m in wish.mentors)
             out.unmatched.append(
                 Unmatched(
                     learner,
@@ -184,8 +179,115 @@ def match(
     return out
 
 
+@dataclass
+class _Wish:
+    learner: Person
+    skill: str
+    mentors: list[str]  # ids of those who can mentor it (not the learner), by handle
+    offered: dict[str, bool]  # mentor id -> marked as mentor (else: an expert)
+
+
+def _cost(wish: _Wish, mentor: Person) -> int:
+    return (0 if _same_city(wish.learner, mentor) else COST_OTHER_CITY) + (
+        0 if wish.offered[mentor.id] else COST_NOT_OFFERED
+    )
+
+
+def _exact(wishes: list[_Wish], by_id: dict[str, Person], cap: int) -> list[str | None]:
+    """Min-cost max-flow: source -> wish -> mentor -> sink, one sink edge per load slot."""
+    graph = _Graph()
+    source, sink = graph.node(), graph.node()
+    mentor_node = {m: graph.node() for m in by_id}
+    edges: list[list[tuple[int, str]]] = []
+    for wish in wishes:
+        node = graph.node()
+        graph.edge(source, node, 0)
+        edges.append(
+            [(graph.edge(node, mentor_node[m], _cost(wish, by_id[m])), m) for m in wish.mentors]
+        )
+    for m in sorted(by_id, key=lambda m: (by_id[m].handle, m)):
+        for slot in range(cap):
+            graph.edge(mentor_node[m], sink, slot * COST_PER_LOAD)
+    graph.min_cost_max_flow(source, sink)
+    return [next((m for e, m in options if graph.cap[e] == 0), None) for options in edges]
+
+
+def _greedy(wishes: list[_Wish], by_id: dict[str, Person], cap: int) -> list[str | None]:
+    """For big directories: each wish takes its best mentor with room (same city, least
+    loaded, marked mentor, handle), scarce skills first; then every wish left over looks for
+    an augmenting path (a chain of re-assignments), so the number of pairs is still the
+    maximum. The preferences are then followed greedily, not optimally."""
+    assigned: list[str | None] = [None] * len(wishes)
+    load = dict.fromkeys(by_id, 0)
+    pupils: dict[str, list[int]] = {m: [] for m in by_id}
+    for w in sorted(range(len(wishes)), key=lambda w: (len(wishes[w].mentors), w)):
+        wish = wishes[w]
+        room = [m for m in wish.mentors if load[m] < cap]
+        if room:
+            here = _city_key(wish.learner.city) if wish.learner.city else None
+            best = min(
+                room,
+                key=lambda m: (
+                    _city_key(by_id[m].city) != here,
+                    load[m],
+                    not wish.offered[m],
+                ),
+            )
+            assigned[w] = best
+            load[best] += 1
+            pupils[best].append(w)
+    hopeless: set[str] = set()  # skills with no augmenting path since the last success
+    for w, wish in enumerate(wishes):
+        if assigned[w] is not None or not wish.mentors or wish.skill in hopeless:
+            continue
+        path = _augmenting_path(w, wishes, assigned, load, pupils, cap)
+        if path is None:
+            hopeless.add(wish.skill)
+            continue
+        hopeless.clear()
+        for wi, m in path:  # wish wi moves to mentor m
+            old = assigned[wi]
+            if old is not None:
+                load[old] -= 1
+                pupils[old].remove(wi)
+            assigned[wi] = m
+            load[m] += 1
+            pupils[m].append(wi)
+    return assigned
+
+
+def _augmenting_path(start, wishes, assigned, load, pupils, cap):
+    """Breadth-first: [(wish, new mentor), ...] ending at a mentor with room, or None."""
+    parent: dict[str, tuple[int, str | None]] = {}  # mentor -> (wish that reaches it, from mentor)
+    queue = deque()
+    for m in wishes[start].mentors:
+        if m not in parent:
+            parent[m] = (start, None)
+            queue.append(m)
+    while queue:
+        m = queue.popleft()
+        if load[m] < cap:
+            path = []
+            while m is not None:
+                wi, came_from = parent[m]
+                path.append((wi, m))
+                m = came_from
+            return path
+        for wi in pupils[m]:
+            for m2 in wishes[wi].mentors:
+                if m2 not in parent:
+                    parent[m2] = (wi, m)
+                    queue.append(m2)
+    return None
+
+
 def _same_city(a: Person, b: Person) -> bool:
-    return bool(a.city) and fold(a.city) == fold(b.city)
+    return bool(a.city) and _city_key(a.city) == _city_key(b.city)
+
+
+@lru_cache(maxsize=4096)
+def _city_key(city: str) -> str:
+    return fold(city.strip())
 
 
 class _Graph:
