@@ -287,3 +287,113 @@ def test_removed_or_forgotten_members_are_never_brought_back(run, example_db, tm
     )
     r = run("import", "vcard", card, "--dry-run", "--format", "tsv", ok=True)
     assert "1 skipped" in r.stderr and "not brought back" in r.stdout
+
+
+def test_hostile_vcards_never_crash_and_never_half_import(run, db_path, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    run("db", "init", ok=True)
+    lines = st.one_of(
+        st.sampled_from(
+            [
+                "FN:Ann de Wit",
+                "N:de Wit;Ann;;;",
+                "EMAIL:ann@wit.example",
+                "TEL:0612345678",
+                "ORG:;;",
+                "CATEGORIES:,,,",
+                "ADR:;;;;;;",
+                "UID:urn:uuid:zzz",
+                "VERSION:2.1",
+                "NOTE;ENCODING=QUOTED-PRINTABLE:=C3=",
+                "N;CHARSET=x-unknown:a;b",
+                "BEGIN:VCARD",
+                "END:VCARD",
+                "item1.EMAIL;type=pref:x@y.example",
+                "TEL;VALUE=uri:tel:",
+                " folded",
+                "URL:javascript:alert(1)",
+                "EMAIL:",
+                "FN:",
+            ]
+        ),
+        st.text(st.characters(exclude_categories=("Cs",)), max_size=30),
+    )
+    cards = st.lists(st.lists(lines, max_size=8), min_size=1, max_size=3).map(
+        lambda cs: "".join(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\n" + "".join(x + "\r\n" for x in c) + "END:VCARD\r\n"
+            for c in cs
+        )
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(text=cards)
+    def check(text):
+        f = tmp_path / "hostile.vcf"
+        f.write_text(text, encoding="utf-8", newline="")
+        before = snapshot(db_path)
+        r = run("import", "vcard", f)
+        assert "internal error" not in r.stderr, r.stderr
+        assert r.exit_code in (0, 1), r.stderr
+        if r.exit_code == 1:
+            assert str(f) in r.stderr or "zpp:" in r.stderr
+            assert snapshot(db_path) == before  # all or nothing
+        r = run("import", "vcard", f, "--skip-invalid")
+        assert "internal error" not in r.stderr, r.stderr
+
+    check()
+
+
+def test_hostile_json_members_never_crash(run, example_db, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    data = json.loads(
+        run("export", "json", "--include-private", "--skill", "camera", ok=True).stdout
+    )
+    template = data["members"][0]
+    junk = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+    paths = [
+        ("id",),
+        ("given_name",),
+        ("emails",),
+        ("emails", 0),
+        ("emails", 0, "type"),
+        ("phones", 0, "value"),
+        ("skills",),
+        ("skills", 0, "level"),
+        ("collectives", 0),
+        ("availability",),
+        ("day_rate",),
+        ("tags",),
+        ("visibility",),
+        ("links",),
+    ]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(changes=st.lists(st.tuples(st.sampled_from(paths), junk), min_size=1, max_size=3))
+    def check(changes):
+        rec = json.loads(json.dumps(template))
+        rec["id"] = "0b6c2a8e-54a4-4b55-9a4b-4f1e8e5b9d21"
+        for path, value in changes:
+            target = rec
+            try:
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = value
+            except (KeyError, IndexError, TypeError):
+                continue
+        f = tmp_path / "hostile.json"
+        f.write_text(json.dumps({**data, "members": [rec]}, ensure_ascii=False))
+        r = run("import", "json", f, "--dry-run")
+        assert "internal error" not in r.stderr, r.stderr
+        assert r.exit_code in (0, 1, 3, 4), r.stderr
+
+    check()

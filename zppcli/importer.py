@@ -898,21 +898,21 @@ class Importer:
                 "note": p.get("note") or "",
             }
             row_id = _uuid(p.get("id", "")) if p.get("id") else None
+            row = None
+            if row_id:
+                row = self.conn.execute(
+                    "SELECT member_id, deleted FROM availability WHERE id = ?", (row_id,)
+                ).fetchone()
+                if row is not None and row["member_id"] != member_id:
+                    row_id, row = None, None  # another member's period: this one gets a new id
+            if row is not None and not row["deleted"]:
+                changes += 1 if self.tx.update("availability", row_id, values) else 0
+                continue
             if existed:
-                row = (
-                    self.conn.execute(
-                        "SELECT deleted FROM availability WHERE id = ?", (row_id,)
-                    ).fetchone()
-                    if row_id
-                    else None
-                )
-                if row is not None and not row["deleted"]:
-                    changes += 1 if self.tx.update("availability", row_id, values) else 0
-                    continue
                 availability.clear(self.tx, member_id, start, end)
-                if row is not None:
-                    changes += 1 if self.tx.upsert("availability", row_id, values) else 0
-                    continue
+            if row is not None:  # a removed period of this member comes back
+                changes += 1 if self.tx.upsert("availability", row_id, values) else 0
+                continue
             self.tx.insert("availability", values, row_id=row_id)
             changes += 1
         return changes
@@ -951,7 +951,7 @@ def run(
                         conn.execute("RELEASE zpp_import_item")
                     report.note("skipped", item.label, where=item.where, reason=str(e))
                     continue
-                except (ZppError, ValueError, KeyError, TypeError) as e:
+                except (ZppError, ValueError, KeyError, TypeError, AttributeError) as e:
                     reason = str(e) if isinstance(e, ZppError) else f"{type(e).__name__}: {e}"
                     if isinstance(e, BadRecord):
                         reason = e.reason
