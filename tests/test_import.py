@@ -397,3 +397,44 @@ def test_hostile_json_members_never_crash(run, example_db, tmp_path):
         assert r.exit_code in (0, 1, 3, 4), r.stderr
 
     check()
+
+
+def test_hostile_csv_never_crashes(run, example_db, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    cell = st.one_of(
+        st.sampled_from(
+            [
+                "Ann de Wit",
+                "ann@wit.example",
+                "work=a@b.example; home=x",
+                "=1+1",
+                "'=SUM(A1)",
+                "camera:expert:mentor",
+                "nosuchskill",
+                "beeldhaven:lead",
+                '"',
+                "\x00",
+                "x" * 140000,
+                "06 1234 5678",
+                "public",
+                "secret",
+            ]
+        ),
+        st.text(max_size=12),
+    )
+    header = "name,emails,phones,skills,collectives,visibility,day_rate,links,handle\n"
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(rows=st.lists(st.lists(cell, min_size=1, max_size=9), max_size=3))
+    def check(rows):
+        f = tmp_path / "hostile.csv"
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        f.write_text(header + buf.getvalue(), encoding="utf-8")
+        r = run("import", "csv", f, "--dry-run")
+        assert "internal error" not in r.stderr, r.stderr
+        assert r.exit_code in (0, 1, 3, 4), r.stderr
+
+    check()

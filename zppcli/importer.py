@@ -301,15 +301,23 @@ def _list(cell: str) -> list[str]:
 def read_csv(path: Path) -> Iterator[Incoming | Malformed]:
     text = _read_text(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or not (
-        {"name", "given_name", "family_name"} & set(reader.fieldnames)
-    ):
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as e:
+        raise BadRecord(f"{path}:1", f"not valid CSV: {e}") from None
+    if not fieldnames or not ({"name", "given_name", "family_name"} & set(fieldnames)):
         yield Malformed(f"{path}:1", "", "no header with a name, given_name or family_name column")
         return
     previous = reader.line_num  # the header's last line
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # the rest of the file cannot be read reliably
+            raise BadRecord(f"{path}:{previous + 1}", f"not valid CSV: {e}") from None
         where, previous = f"{path}:{previous + 1}", reader.line_num
-        row = {k.strip().lower(): _unguard(v or "") for k, v in row.items() if k}
+        row = {k.strip().lower(): _unguard(v or "") for k, v in row.items() if isinstance(k, str)}
         try:
             yield _csv_incoming(row, where)
         except ZppError as e:
