@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from heapq import heapify, heappop, heappush, heapreplace
 
 from zppcli.errors import InvalidInput
 from zppcli.textfold import fold
@@ -140,18 +141,15 @@ def match(
         by_id[person.id] = person
         teaches.setdefault(skill_id, {})[person.id] = offered
     order = {mid: i for i, mid in enumerate(sorted(by_id, key=lambda m: (by_id[m].handle, m)))}
+    pools = {
+        skill_id: sorted(mentors_of, key=order.__getitem__)
+        for skill_id, mentors_of in teaches.items()
+    }
     wishes = [
-        _Wish(
-            learner,
-            skill_name,
-            sorted(
-                (m for m in teaches.get(skill_id, {}) if m != learner.id), key=order.__getitem__
-            ),
-            teaches.get(skill_id, {}),
-        )
+        _Wish(learner, skill_name, pools.get(skill_id, []), teaches.get(skill_id, {}))
         for learner, skill_id, skill_name, _ in learners
     ]
-    solve = _exact if sum(len(w.mentors) for w in wishes) <= EXACT_EDGES else _greedy
+    solve = _exact if sum(len(w.pool) for w in wishes) <= EXACT_EDGES else _greedy
     assigned = solve(wishes, by_id, max_per_mentor)
 
     out = Matching(max_per_mentor=max_per_mentor)
@@ -161,8 +159,8 @@ def match(
             mentor = by_id[mentor_id]
             out.pairs.append(Pair(learner, mentor, skill_name, _same_city(learner, mentor)))
             out.load[mentor.handle] = out.load.get(mentor.handle, 0) + 1
-        elif wish.mentors:
-            full = sorted(by_id[m].handle for m in wish.mentors)
+        elif wish.has_mentor:
+            full = sorted(by_id[m].handle for m in wish.mentors())
             out.unmatched.append(
                 Unmatched(
                     learner,
@@ -183,8 +181,16 @@ def match(
 class _Wish:
     learner: Person
     skill: str
-    mentors: list[str]  # ids of those who can mentor it (not the learner), by handle
+    pool: list[str]  # ids of every mentor of the skill, by handle (shared by its wishes)
     offered: dict[str, bool]  # mentor id -> marked as mentor (else: an expert)
+
+    def mentors(self) -> list[str]:
+        """Who can mentor this wish: the pool without the learner."""
+        return [m for m in self.pool if m != self.learner.id]
+
+    @property
+    def has_mentor(self) -> bool:
+        return any(m != self.learner.id for m in self.pool[:2])
 
 
 def _cost(wish: _Wish, mentor: Person) -> int:
@@ -203,7 +209,7 @@ def _exact(wishes: list[_Wish], by_id: dict[str, Person], cap: int) -> list[str 
         node = graph.node()
         graph.edge(source, node, 0)
         edges.append(
-            [(graph.edge(node, mentor_node[m], _cost(wish, by_id[m])), m) for m in wish.mentors]
+            [(graph.edge(node, mentor_node[m], _cost(wish, by_id[m])), m) for m in wish.mentors()]
         )
     for m in sorted(by_id, key=lambda m: (by_id[m].handle, m)):
         for slot in range(cap):
@@ -220,25 +226,52 @@ def _greedy(wishes: list[_Wish], by_id: dict[str, Person], cap: int) -> list[str
     assigned: list[str | None] = [None] * len(wishes)
     load = dict.fromkeys(by_id, 0)
     pupils: dict[str, list[int]] = {m: [] for m in by_id}
-    for w in sorted(range(len(wishes)), key=lambda w: (len(wishes[w].mentors), w)):
+    # Per skill, and per skill and city: a heap of (load, not offered, handle order, mentor),
+    # refreshed lazily when a popped entry's load is out of date.
+    order = {m: i for i, m in enumerate(sorted(by_id, key=lambda m: (by_id[m].handle, m)))}
+    heaps: dict[tuple[str, str | None], list] = {}
+    for wish in wishes:
+        if (wish.skill, None) in heaps:
+            continue
+        for m, offered in wish.offered.items():  # every mentor of the skill
+            entry = (0, not offered, order[m], m)
+            heaps.setdefault((wish.skill, None), []).append(entry)
+            heaps.setdefault((wish.skill, _city_key(by_id[m].city)), []).append(entry)
+    for h in heaps.values():
+        heapify(h)
+
+    def pick(key: tuple[str, str | None], learner: str) -> str | None:
+        heap, skipped, found = heaps.get(key), [], None
+        while heap:
+            n, off, o, m = heap[0]
+            if load[m] >= cap:
+                heappop(heap)
+            elif load[m] != n:
+                heapreplace(heap, (load[m], off, o, m))
+            elif m == learner:
+                skipped.append(heappop(heap))
+            else:
+                found = m
+                break
+        for entry in skipped:
+            heappush(heap, entry)
+        return found
+
+    for w in sorted(range(len(wishes)), key=lambda w: (len(wishes[w].pool), w)):
         wish = wishes[w]
-        room = [m for m in wish.mentors if load[m] < cap]
-        if room:
-            here = _city_key(wish.learner.city) if wish.learner.city else None
-            best = min(
-                room,
-                key=lambda m: (
-                    _city_key(by_id[m].city) != here,
-                    load[m],
-                    not wish.offered[m],
-                ),
-            )
+        if not wish.has_mentor:
+            continue
+        here = _city_key(wish.learner.city) if wish.learner.city else None
+        best = (pick((wish.skill, here), wish.learner.id) if here else None) or pick(
+            (wish.skill, None), wish.learner.id
+        )
+        if best is not None:
             assigned[w] = best
             load[best] += 1
             pupils[best].append(w)
     hopeless: set[str] = set()  # skills with no augmenting path since the last success
     for w, wish in enumerate(wishes):
-        if assigned[w] is not None or not wish.mentors or wish.skill in hopeless:
+        if assigned[w] is not None or not wish.has_mentor or wish.skill in hopeless:
             continue
         path = _augmenting_path(w, wishes, assigned, load, pupils, cap)
         if path is None:
@@ -260,7 +293,7 @@ def _augmenting_path(start, wishes, assigned, load, pupils, cap):
     """Breadth-first: [(wish, new mentor), ...] ending at a mentor with room, or None."""
     parent: dict[str, tuple[int, str | None]] = {}  # mentor -> (wish that reaches it, from mentor)
     queue = deque()
-    for m in wishes[start].mentors:
+    for m in wishes[start].mentors():
         if m not in parent:
             parent[m] = (start, None)
             queue.append(m)
@@ -274,7 +307,7 @@ def _augmenting_path(start, wishes, assigned, load, pupils, cap):
                 m = came_from
             return path
         for wi in pupils[m]:
-            for m2 in wishes[wi].mentors:
+            for m2 in wishes[wi].mentors():
                 if m2 not in parent:
                     parent[m2] = (wi, m)
                     queue.append(m2)
