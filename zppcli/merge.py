@@ -255,22 +255,33 @@ def _merge_table(tx: Tx, table: str, report: Report, now_ms: int) -> None:
     common = set(_columns(conn, table, "other"))
     columns = [c for c in _columns(conn, table) if c in common]
     fields = [c for c in columns if c not in BOOKKEEPING and c in writable_columns(conn, table)]
-    differs = " OR ".join(f"m.{c} IS NOT o.{c}" for c in [*fields, "clocks"])
-    select = ", ".join(f"o.{c}" for c in columns)
-    sql = (
-        f"SELECT {select} FROM other.{table} o LEFT JOIN main.{table} m ON m.id = o.id"
-        f" WHERE o.id > ? AND (m.id IS NULL OR {differs}) ORDER BY o.id LIMIT {PAGE}"
+    differs = " OR ".join(
+        [f"m.{c} IS NOT o.{c}" for c in [*fields, "clocks"]]
+        + ["o.created_at < m.created_at", "o.updated_at > m.updated_at"]  # min / max of both
     )
-    local_sql = f"SELECT {', '.join(columns)} FROM main.{table} WHERE id = ?"
-    after = ""
-    while True:
-        page = conn.execute(sql, (after,)).fetchall()
-        if not page:
-            return
-        for raw in page:
+    # One pass finds the rows that differ (ids only); they are read in chunks after it.
+    # (No ORDER BY: it would walk `other` through its id index, 2-3x slower; sorted here.)
+    ids = sorted(
+        r[0]
+        for r in conn.execute(
+            f"SELECT o.id FROM other.{table} o LEFT JOIN main.{table} m ON m.id = o.id"
+            f" WHERE m.id IS NULL OR {differs}"
+        )
+    )
+    names = ", ".join(columns)
+    for start in range(0, len(ids), PAGE):
+        chunk = ids[start : start + PAGE]
+        marks = ",".join("?" * len(chunk))
+        theirs = conn.execute(
+            f"SELECT {names} FROM other.{table} WHERE id IN ({marks}) ORDER BY id", chunk
+        )
+        mine = {
+            r[0]: dict(zip(columns, r, strict=True))
+            for r in conn.execute(f"SELECT {names} FROM main.{table} WHERE id IN ({marks})", chunk)
+        }
+        for raw in theirs.fetchall():
             remote = dict(zip(columns, raw, strict=True))
-            found = conn.execute(local_sql, (remote["id"],)).fetchone()
-            local = dict(zip(columns, found, strict=True)) if found else None
+            local = mine.get(remote["id"])
             remote_clocks = _clocks(remote["clocks"])
             for name, original in clamp(remote_clocks, now_ms).items():
                 report.clamped.append(
@@ -293,27 +304,27 @@ def _merge_table(tx: Tx, table: str, report: Report, now_ms: int) -> None:
                     table, remote["id"], kind, changed if kind == "updated" else [], _label(merged)
                 )
             )
-        after = page[-1][columns.index("id")]
 
 
 def _union_table(tx: Tx, table: str) -> int:
     conn = tx.conn
     common = set(_columns(conn, table, "other"))
     columns = [c for c in _columns(conn, table) if c in common]
-    select = ", ".join(f"o.{c}" for c in columns)
-    sql = (
-        f"SELECT {select} FROM other.{table} o WHERE o.id > ?"
-        f" AND NOT EXISTS (SELECT 1 FROM main.{table} m WHERE m.id = o.id) ORDER BY o.id LIMIT {PAGE}"
+    ids = sorted(
+        r[0]
+        for r in conn.execute(
+            f"SELECT o.id FROM other.{table} o WHERE NOT EXISTS (SELECT 1 FROM main.{table} m WHERE m.id = o.id)"
+        )
     )
-    added, after = 0, ""
-    while True:
-        page = conn.execute(sql, (after,)).fetchall()
-        if not page:
-            return added
-        for raw in page:
+    for start in range(0, len(ids), PAGE):
+        chunk = ids[start : start + PAGE]
+        rows = conn.execute(
+            f"SELECT {', '.join(columns)} FROM other.{table} WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+            chunk,
+        ).fetchall()
+        for raw in rows:
             tx.apply_remote(table, dict(zip(columns, raw, strict=True)))
-        added += len(page)
-        after = page[-1][columns.index("id")]
+    return len(ids)
 
 
 # -- duplicates the union reveals -------------------------------------------------------
