@@ -364,3 +364,18 @@ def test_every_named_copy_merges_through_the_cli(run, example_db, name):
     run("member", "edit", "kees-camera", "--city", "Baarn", "--db", copy, ok=True)
     run("sync", ok=True)
     assert city(example_db, "kees-camera") == "Baarn" and not copy.exists()
+
+
+def test_a_copy_from_a_newer_zpp_is_left_in_place_and_the_others_merge(run, example_db):
+    newer = example_db.parent / "zpp (1).db"
+    shutil.copyfile(example_db, newer)
+    c = sqlite3.connect(newer)
+    c.execute(f"PRAGMA user_version = {dbmod.schema_version() + 1}")
+    c.commit()
+    c.close()
+    good = example_db.parent / "zpp.sync-conflict-20261126-101500-ABCDEFG.db"
+    shutil.copyfile(example_db, good)
+    run("member", "edit", "kees-camera", "--city", "Baarn", "--db", good, ok=True)
+    result = run("sync", ok=True)
+    assert "newer than this zpp" in result.stderr and newer.exists() and not good.exists()
+    assert city(example_db, "kees-camera") == "Baarn"

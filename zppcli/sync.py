@@ -24,7 +24,7 @@ from pathlib import Path
 
 from zppcli import clock, location, merge
 from zppcli import db as dbmod
-from zppcli.errors import Conflict, ZppError
+from zppcli.errors import Conflict, SchemaTooNew, ZppError
 
 MERGED_DIR = ".zpp-merged"
 DEVICE_FILE = re.compile(r"^[0-9a-z]{1,32}\.db$")
@@ -201,8 +201,10 @@ def sync(db_path: Path, *, folder: Path | None = None, dry_run: bool = False) ->
         _merge_and_replace(db_path, sources, report)
     if dry_run:
         return report
+    merged = {Path(r.source) for r in report.merged}
     for source in movable:
-        report.moved.append((source, _move_aside(source)))
+        if source in merged:
+            report.moved.append((source, _move_aside(source)))
     if folder is not None:
         report.published = _publish(db_path, Path(folder))
     return report
@@ -257,7 +259,10 @@ def _merge_and_replace(db_path: Path, sources: list[Path], report: SyncReport) -
         work = dbmod.connect(tmp)
         try:
             for source in sources:
-                report.merged.append(merge.merge(work, source, dry_run=report.dry_run))
+                try:
+                    report.merged.append(merge.merge(work, source, dry_run=report.dry_run))
+                except SchemaTooNew as e:  # left in place for a newer zpp; the others still merge
+                    report.skipped.append((source, str(e)))
             work.execute("PRAGMA journal_mode = DELETE")
             check = work.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
