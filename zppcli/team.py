@@ -12,8 +12,9 @@ A team is ranked by, in this order: needs covered, size (smaller first),
 members of --prefer-collective, the levels of the needs (each need counted at
 the best level in the team), members in --city, pairs of team mates who share
 a collective, and finally the handles, so the answer is deterministic.
-The first four are exact over the whole directory; the last two break the
-remaining ties among the best members of each class.
+The first five are exact over the whole directory (a test checks them against
+brute force); the last two break the remaining ties among the members of the
+classes kept.
 
 Free means what `zpp search --free` means (availability.is_free): recorded
 available/partly periods cover the whole range and nothing booked overlaps it.
