@@ -42,6 +42,7 @@ class Change:
     change: str  # added | updated | deleted | restored
     fields: list[str] = field(default_factory=list)
     label: str = ""
+    member_id: str = ""  # the member a child row (contact, skill ...) belongs to
 
 
 @dataclass
@@ -204,11 +205,23 @@ def merge_row(
     return merged, changed
 
 
-def _label(row: dict[str, Any]) -> str:
-    for key in ("handle", "name", "title", "value", "alias"):
-        if row.get(key):
-            return str(row[key])
-    return ""
+def _label(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> str:
+    """What a change is about, for people: a handle, a name, "handle: e-mail"."""
+    own = next(
+        (str(row[k]) for k in ("handle", "name", "title", "value", "alias") if row.get(k)), ""
+    )
+    if table != "members" and row.get("member_id"):
+        member = conn.execute(
+            "SELECT handle FROM members WHERE id = ?", (row["member_id"],)
+        ).fetchone()
+        if row.get("skill_id"):
+            skill = conn.execute(
+                "SELECT name FROM skills WHERE id = ?", (row["skill_id"],)
+            ).fetchone()
+            own = skill[0] if skill else own
+        if member is not None:
+            return f"{member[0]}: {own}" if own else member[0]
+    return own
 
 
 # -- a whole copy --------------------------------------------------------------------
@@ -301,7 +314,12 @@ def _merge_table(tx: Tx, table: str, report: Report, now_ms: int) -> None:
                 kind = "updated"
             report.changes.append(
                 Change(
-                    table, remote["id"], kind, changed if kind == "updated" else [], _label(merged)
+                    table,
+                    remote["id"],
+                    kind,
+                    changed if kind == "updated" else [],
+                    _label(conn, table, merged),
+                    merged.get("member_id") or "",
                 )
             )
 

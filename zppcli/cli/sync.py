@@ -14,22 +14,31 @@ from zppcli.cli.options import DbOpt, FormatOpt, JsonOpt
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", "-n", help="Show what would change; change nothing.")
 ]
+AllOpt = Annotated[
+    bool, typer.Option("--all", help="Also list the contacts, skills ... of deleted members.")
+]
 CHANGE_COLUMNS = ["change", "table", "id", "what", "fields"]
 
 
-def _change_rows(reports) -> list[dict]:
-    return [
-        {
-            "change": c.change,
-            "table": c.table,
-            "id": c.row_id[:8],
-            "what": c.label,
-            "fields": c.fields,
-            "source": Path(r.source).name,
-        }
-        for r in reports
-        for c in r.changes
-    ]
+def _change_rows(reports, everything: bool = False) -> list[dict]:
+    """One row per change; the contacts, skills ... of a deleted member fold into its row."""
+    rows = []
+    for r in reports:
+        gone = {c.row_id for c in r.changes if c.table == "members" and c.change == "deleted"}
+        for c in r.changes:
+            if not everything and c.change == "deleted" and c.member_id in gone:
+                continue
+            rows.append(
+                {
+                    "source": Path(r.source).name,
+                    "change": c.change,
+                    "table": c.table,
+                    "id": c.row_id[:8],
+                    "what": c.label,
+                    "fields": c.fields,
+                }
+            )
+    return rows
 
 
 def _tell(report) -> None:
@@ -55,6 +64,7 @@ def merge(
         ),
     ],
     dry_run: DryRunOpt = False,
+    all_: AllOpt = False,
     format_: FormatOpt = None,
     json_: JsonOpt = False,
     db: DbOpt = None,
@@ -70,7 +80,7 @@ def merge(
         report = merging.merge(conn, other, dry_run=dry_run)
     finally:
         conn.close()
-    output.render(_change_rows([report]), chosen, CHANGE_COLUMNS)
+    output.render(_change_rows([report], all_), chosen, CHANGE_COLUMNS)
     _tell(report)
 
 
@@ -109,6 +119,7 @@ def sync(
         ),
     ] = None,
     dry_run: DryRunOpt = False,
+    all_: AllOpt = False,
     format_: FormatOpt = None,
     json_: JsonOpt = False,
     db: DbOpt = None,
@@ -125,7 +136,8 @@ def sync(
             f"no zpp db at {path}; create one with `zpp db init` (or pass --db PATH)"
         )
     report = syncing.sync(path, folder=folder, dry_run=dry_run)
-    output.render(_change_rows(report.merged), chosen, ["source", *CHANGE_COLUMNS])
+    columns = ["source", *CHANGE_COLUMNS] if len(report.merged) > 1 else CHANGE_COLUMNS
+    output.render(_change_rows(report.merged, all_), chosen, columns)
     for merged in report.merged:
         _tell(merged)
     if not report.merged:
