@@ -309,11 +309,13 @@ class _Class:
     members: list[Candidate]
 
 
-def _classes(free: list[Candidate], n: int) -> list[_Class]:
+def _classes(free: list[Candidate], n: int, skip: frozenset[tuple] = frozenset()) -> list[_Class]:
+    """The classes no other class beats or equals on every count (keys in skip left out)."""
     groups: dict[tuple, list[Candidate]] = {}
     for c in free:
         key = (*(c.ranks.get(i, -1) for i in range(n)), int(c.in_city), int(c.in_pref))
-        groups.setdefault(key, []).append(c)
+        if key not in skip:
+            groups.setdefault(key, []).append(c)
     # Descending total: a class can only be beaten by one with an equal or larger total.
     keys = sorted(groups, key=lambda k: (-sum(k), k))
     front: list[tuple] = []
@@ -427,14 +429,12 @@ def best_teams(
 ) -> tuple[list[tuple[Candidate, ...]], int]:
     """The best teams (best first) and the mask of needs they cover.
 
-    fill(members) names the members of the classes kept (handles break ties).
+    The best team comes from the non-dominated classes. When they hold fewer than
+    `how_many` teams, the next layer of classes (those only the first layer beats)
+    supplies the alternatives. fill(members) names the members of the classes used.
     """
     free = [c for c in cands if c.free]
-    classes = _classes(free, n)
-    if fill is not None:
-        fill([m for cl in classes for m in cl.members])
-    for cl in classes:
-        cl.members.sort(key=lambda c: (c.handle, c.id))
+    classes = _prepare(_classes(free, n), fill)
     masks = {cl.mask for cl in classes}
     full = 0
     for m in masks:
@@ -448,6 +448,35 @@ def best_teams(
     else:
         most = max(bin(m).count("1") for m in min_cover)
         targets = sorted(m for m in min_cover if bin(m).count("1") == most)
+    out = _ranked(classes, targets, min_cover, n, how_many)
+    if len(out) < how_many:
+        layer = _prepare(_classes(free, n, frozenset(cl.key for cl in classes)), fill)
+        if layer:
+            both = classes + layer
+            wider = _min_cover({cl.mask for cl in both}, full, limit)
+            seen = {frozenset(c.id for c in team) for team in out}
+            for team in _ranked(both, targets, wider, n, how_many + len(out)):
+                if frozenset(c.id for c in team) not in seen and len(out) < how_many:
+                    out.append(team)
+    covered = 0
+    for c in out[0]:
+        for i in c.ranks:
+            covered |= 1 << i
+    return out, covered
+
+
+def _prepare(classes: list[_Class], fill) -> list[_Class]:
+    if fill is not None:
+        fill([m for cl in classes for m in cl.members])
+    for cl in classes:
+        cl.members.sort(key=lambda c: (c.handle, c.id))
+    return classes
+
+
+def _ranked(
+    classes: list[_Class], targets: list[int], min_cover: dict[int, int], n: int, how_many: int
+) -> list[tuple[Candidate, ...]]:
+    """The best `how_many` distinct teams of the smallest size covering one of the targets."""
     scored = []
     for target in targets:
         size = min_cover[target]
@@ -479,11 +508,7 @@ def best_teams(
             out.append(tuple(sorted(team, key=lambda c: (min(c.ranks), c.handle))))
         if len(out) >= how_many:
             break
-    covered = 0
-    for c in out[0] if out else ():
-        for i in c.ranks:
-            covered |= 1 << i
-    return out, covered
+    return out
 
 
 # -- the proposal ------------------------------------------------------------------------
