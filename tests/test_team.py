@@ -273,3 +273,23 @@ def test_from_alone_may_be_a_period(example_db, run):
         "team", "-n", "camera", "--from", "2026-12-07", "--to", "2026-12-11", "--json", ok=True
     )
     assert span == json.loads(explicit.stdout) == week
+
+
+def test_alternatives_reach_beyond_the_best_class(example_db, run):
+    data = json.loads(
+        run(
+            "team",
+            "-n",
+            "camera,sound design,montage",
+            "--from",
+            "2026-12-07..2026-12-11",
+            "--city",
+            "Hilversum",
+            "--json",
+            ok=True,
+        ).stdout
+    )
+    assert {m["city"] for m in data["team"]} == {"Hilversum"}
+    assert len(data["alternatives"]) == 3  # not all of them in Hilversum, but there are some
+    teams = [frozenset(m["handle"] for m in t) for t in [data["team"], *data["alternatives"]]]
+    assert len(set(teams)) == 4
