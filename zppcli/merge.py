@@ -68,7 +68,7 @@ class Report:
 
     def summary(self) -> str:
         parts = [f"{self.count(k)} {k}" for k in ("added", "updated", "deleted", "restored")]
-        text = ", ".join(parts)
+        text = "rows: " + ", ".join(parts)
         if self.duplicates:
             text += f"; {len(self.duplicates)} duplicate(s) resolved"
         if self.clamped:
@@ -121,7 +121,7 @@ def snapshot(other: Path, workdir: Path) -> Path:
     if not dbmod.is_zpp_file(other):
         raise ZppError(f"{other} is not a zpp db (no SQLite header with zpp's application id)")
     target = workdir / "other.db"
-    src = sqlite3.connect(f"{other.resolve().as_uri()}?mode=ro", uri=True)
+    src = sqlite3.connect(f"{other.resolve().as_uri()}?{_read_mode(other)}", uri=True)
     try:
         version = src.execute("PRAGMA user_version").fetchone()[0]
         current = dbmod.schema_version()
@@ -142,6 +142,18 @@ def snapshot(other: Path, workdir: Path) -> Path:
     if version < current:  # migrate the copy, never the original
         dbmod.connect(target).close()
     return target
+
+
+def _read_mode(path: Path) -> str:
+    """Read-only; a WAL-mode file with no -wal beside it (a copy nobody writes) is opened
+    immutable, since opening it otherwise leaves -wal/-shm files beside it (in a sync folder,
+    in a git work tree)."""
+    with open(path, "rb") as f:
+        header = f.read(20)
+    wal_mode = len(header) == 20 and header[18] == 2
+    if wal_mode and not path.with_name(path.name + "-wal").exists():
+        return "mode=ro&immutable=1"
+    return "mode=ro"
 
 
 # -- one row -------------------------------------------------------------------------
@@ -253,7 +265,9 @@ def merge_attached(tx: Tx, source: str, *, now_ms: int | None = None) -> Report:
     now_ms = clock.wall_ms() if now_ms is None else now_ms
     report = Report(source=source)
     theirs = set(_tables(conn, "other"))
-    for table in synced_tables(conn):
+    for table in sorted(
+        synced_tables(conn), key=lambda t: (t != "members", t)
+    ):  # members first: labels
         if table in theirs:
             _merge_table(tx, table, report, now_ms)
     for table in union_tables(conn):
