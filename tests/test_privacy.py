@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import snapshot
 from zppcli import db, privacy
@@ -238,3 +240,39 @@ def test_forget_names_the_copies_it_cannot_reach(example_db, run):
     conflict.write_bytes(b"conflict copy")
     result = run("member", "forget", "joran-vdburg", "--yes", ok=True)
     assert str(backup) in result.stderr and str(conflict) in result.stderr
+
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüéèłøßæñ", min_size=6, max_size=12)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(given_name=WORD, family=WORD, bio_words=st.lists(WORD, min_size=1, max_size=4))
+def test_whatever_was_typed_is_gone_after_forget(tmp_path, given_name, family, bio_words):
+    from zppcli import members
+    from zppcli.textfold import fold
+
+    path = tmp_path / f"h{abs(hash((given_name, family, *bio_words)))}.db"
+    conn = db.connect(path)
+    name = f"Qx{given_name} Qz{family}"
+    bio = " ".join(f"Zq{w}" for w in bio_words)  # prefixed: plain words may occur anyway
+    email = f"qx{fold(given_name).encode('ascii', 'ignore').decode() or 'x'}@voorbeeld.example"
+    with Tx(conn) as tx:
+        handle = members.add(
+            tx,
+            name,
+            members.MemberInput(values={"bio": bio, "city": "Hilversum"}, emails=[("work", email)]),
+        )
+        members.add(tx, "Kees Blijft", members.MemberInput(values={"bio": "blijft staan"}))
+    mid = members.find_by_handle(conn, handle)["id"]
+    before = raw(path)
+    assert bio.encode() in before and email.encode() in before  # stored as typed
+    with Tx(conn) as tx:
+        privacy.forget(tx, mid)
+    privacy.purge_file(conn)
+    conn.close()
+    data = raw(path)
+    for secret in (name, bio, email, *(fold(f"zq{w}") for w in bio_words), fold(f"qz{family}")):
+        assert secret.encode() not in data, secret
+    assert b"blijft staan" in data  # the other member is untouched
