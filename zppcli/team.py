@@ -104,6 +104,7 @@ class Proposal:
             "city": self.city,
             "prefer_collective": self.prefer_collective,
             "complete": not self.uncovered,
+            "free_candidates": self.candidates_free,
             "team": [pick(p) for p in self.team],
             "uncovered": [
                 {"skill": u.skill, "reason": u.reason, "if_dates_move": u.if_dates_move}
