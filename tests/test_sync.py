@@ -377,3 +377,13 @@ def test_a_copy_from_a_newer_zpp_is_left_in_place_and_the_others_merge(run, exam
     result = run("sync", ok=True)
     assert "newer than this zpp" in result.stderr and newer.exists() and not good.exists()
     assert city(example_db, "kees-camera") == "Baarn"
+
+
+def test_sync_keeps_the_file_mode_of_the_db(run, example_db):
+    os.chmod(example_db, 0o600)
+    copy = example_db.parent / "zpp (1).db"
+    shutil.copyfile(example_db, copy)
+    run("member", "edit", "kees-camera", "--city", "Baarn", "--db", copy, ok=True)
+    run("sync", ok=True)
+    assert city(example_db, "kees-camera") == "Baarn"
+    assert example_db.stat().st_mode & 0o777 == 0o600

@@ -273,6 +273,7 @@ def _merge_and_replace(db_path: Path, sources: list[Path], report: SyncReport) -
             work.close()
         if report.dry_run:
             return
+        os.chmod(tmp, db_path.stat().st_mode & 0o7777)  # keep who may read the directory
         _fsync_file(tmp)
         os.replace(tmp, db_path)
         _fsync_dir(db_path.parent)
