@@ -639,3 +639,18 @@ def test_cli_db_merge_prints_changes_and_dry_run_keeps_the_db(run, example_db, t
     assert "Utrecht" in shown.stdout
     missing = run("db", "merge", tmp_path / "nope.db")
     assert missing.exit_code == 1 and "nope.db" in missing.stderr
+
+
+def test_cli_db_merge_of_a_newer_copy_exits_5_and_changes_nothing(run, example_db, tmp_path):
+    from conftest import snapshot
+
+    newer = tmp_path / "newer.db"
+    shutil.copyfile(example_db, newer)
+    c = sqlite3.connect(newer)
+    c.execute(f"PRAGMA user_version = {dbmod.schema_version() + 1}")
+    c.commit()
+    c.close()
+    before = snapshot(example_db)
+    result = run("db", "merge", newer)
+    assert result.exit_code == 5 and "newer than this zpp" in result.stderr
+    assert snapshot(example_db) == before
