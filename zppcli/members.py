@@ -409,7 +409,8 @@ def card(rec: dict[str, Any]) -> dict[str, Any]:
     shared = {
         "public": "shared outside the directory (exports, announcements)",
         "network": "shared within the network; left out of exports unless --include-private",
-        "private": "visible in this directory only; never exported or announced",
+        "private": "in this directory only: never announced or in mutt output; left out of"
+                   " exports unless --include-private",
     }[rec["visibility"]]
     return {
         "name": rec["name"],
