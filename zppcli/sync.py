@@ -179,7 +179,12 @@ def copy_to(source: sqlite3.Connection, target: Path, tag: str) -> None:
 def _leave_wal(conn: sqlite3.Connection, path: Path) -> None:
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         return
-    mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    # Leaving WAL needs every other connection closed, which is also what makes the
+    # rename below safe: nobody can be left writing to the replaced file.
+    try:
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    except sqlite3.OperationalError:
+        mode = "wal"
     if mode == "wal":
         raise Conflict(
             f"{path} is in use by another zpp process; close it and run `zpp sync` again"
