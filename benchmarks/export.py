@@ -234,16 +234,19 @@ def main() -> None:
         )
 
         out = tmp / "all.vcf"
-        seconds, rss, cpu = run_child(
-            [*zpp, "export", "vcard", "--include-private", "-o", str(out)], env
-        )
+        # Twice: right after the import the kernel is still writing the db back to
+        # disk, which slows the first run's fsync; the second shows the export itself.
+        for attempt in ("first", "again"):
+            seconds, rss, cpu = run_child(
+                [*zpp, "export", "vcard", "--include-private", "-o", str(out)], env
+            )
+            size = out.stat().st_size / 1e6
+            print(
+                f"export vcard  {n:>7} cards    {seconds:6.1f} s wall ({cpu:6.1f} s CPU)  "
+                f"{n / seconds:6.0f} cards/s ({n / cpu:.0f} per CPU s)  peak RSS {rss:4.0f} MB  "
+                f"[{attempt}] ({size:.0f} MB file; targets >= 20000 cards/s, <= 100 MB)"
+            )
         rate = n / seconds
-        size = out.stat().st_size / 1e6
-        print(
-            f"export vcard  {n:>7} cards    {seconds:6.1f} s wall ({cpu:6.1f} s CPU)  "
-            f"{rate:6.0f} cards/s ({n / cpu:.0f} per CPU s)  peak RSS {rss:4.0f} MB  "
-            f"({size:.0f} MB file; targets >= 20000 cards/s, <= 100 MB)"
-        )
 
         # the baseline: the same records through vobject, in this run
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
