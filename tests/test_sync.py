@@ -387,3 +387,17 @@ def test_sync_keeps_the_file_mode_of_the_db(run, example_db):
     run("sync", ok=True)
     assert city(example_db, "kees-camera") == "Baarn"
     assert example_db.stat().st_mode & 0o777 == 0o600
+
+
+def test_sync_of_a_wal_db_another_process_has_open_exits_4_and_keeps_everything(run, example_db):
+    copy = example_db.parent / "zpp (1).db"
+    shutil.copyfile(example_db, copy)
+    other = sqlite3.connect(example_db)  # an idle reader elsewhere
+    try:
+        other.execute("SELECT count(*) FROM members").fetchone()
+        result = run("sync")
+    finally:
+        other.close()
+    assert result.exit_code == 4 and "in use" in result.stderr
+    assert copy.exists() and integrity(example_db) == "ok"
+    assert run("sync").exit_code == 0 and not copy.exists()
