@@ -77,6 +77,7 @@ class Malformed:
 @dataclass
 class Report:
     rows: list[dict[str, str]] = field(default_factory=list)  # action, name, handle, where, reason
+    keep_all: bool = True  # False: keep only the skipped rows (100k imports stay small)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("added", "updated", "unchanged", "skipped"), 0)
     )
@@ -85,6 +86,8 @@ class Report:
         self, action: str, name: str, handle: str = "", where: str = "", reason: str = ""
     ) -> None:
         self.counts[action] += 1
+        if not self.keep_all and action != "skipped":
+            return
         self.rows.append(
             {"action": action, "name": name, "handle": handle, "where": where, "reason": reason}
         )
@@ -936,7 +939,7 @@ def run(
     progress: Progress = None,
 ) -> Report:
     """Apply everything in one transaction (rolled back for a dry run or on an error)."""
-    report = Report()
+    report = Report(keep_all=dry_run)
     try:
         with Tx(conn) as tx:
             imp = Importer(tx)
