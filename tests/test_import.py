@@ -438,3 +438,16 @@ def test_hostile_csv_never_crashes(run, example_db, tmp_path):
         assert r.exit_code in (0, 1, 3, 4), r.stderr
 
     check()
+
+
+def test_values_with_unicode_line_separators_round_trip(run, example_db, tmp_path, monkeypatch):
+    bio = "Eerste\u2028BEGIN:VCARD\u0085END:VCARD\x0cnog; meer, tekst\\"
+    run("member", "edit", "joran-vdburg", "--bio", bio, ok=True)
+    f = tmp_path / "j.vcf"
+    f.write_bytes(
+        run("export", "vcard", "--include-private", "--skill", "camera", ok=True).stdout_bytes
+    )
+    monkeypatch.setenv("ZPP_DB", str(tmp_path / "fresh.db"))
+    r = run("import", "vcard", f, ok=True)
+    assert "0 skipped" in r.stderr
+    assert show(run, "joran-vdburg")["bio"] == bio.replace("\x0c", "")  # controls are dropped

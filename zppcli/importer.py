@@ -120,10 +120,20 @@ def split_family(family_full: str) -> tuple[str, str]:
     return " ".join(words[:i]), " ".join(words[i:])
 
 
+def _lines(text: str) -> list[str]:
+    """Lines with their ends, split at LF only, as vobject reads them (str.splitlines
+    would also split at U+2028, NEL and friends inside a value)."""
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def vcard_chunks(text: str) -> Iterator[tuple[int, str]]:
     """(first line number, text) of each top-level BEGIN:VCARD ... END:VCARD."""
     depth, start, buf = 0, 0, []
-    for n, line in enumerate(text.splitlines(keepends=True), start=1):
+    for n, line in enumerate(_lines(text), start=1):
         key = line.strip().upper()
         if key == "BEGIN:VCARD":
             if depth == 0:
@@ -160,7 +170,7 @@ def escape_21(chunk: str) -> str:
     if not _VERSION_21.search(chunk):
         return chunk
     out, current, qp, soft = [], "", False, False
-    for line in chunk.splitlines(keepends=True):
+    for line in _lines(chunk):
         body = line.rstrip("\r\n")
         end = line[len(body) :]
         if soft or line[:1] in (" ", "\t"):
