@@ -401,3 +401,37 @@ def test_sync_of_a_wal_db_another_process_has_open_exits_4_and_keeps_everything(
     assert result.exit_code == 4 and "in use" in result.stderr
     assert copy.exists() and integrity(example_db) == "ok"
     assert run("sync").exit_code == 0 and not copy.exists()
+
+
+def test_sync_will_not_replace_a_shared_db_another_process_has_open(
+    run, tmp_path, example_template
+):
+    folder = tmp_path / "Sync"
+    folder.mkdir()
+    (folder / ".stfolder").mkdir()
+    db = folder / "zpp.db"
+    shutil.copyfile(example_template, db)
+    run("member", "list", "--db", db, ok=True)  # leaves WAL: a shared db
+    copy = folder / "zpp (1).db"
+    shutil.copyfile(db, copy)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]);"
+            " c.execute('SELECT 1 FROM members').fetchone(); print('open', flush=True); time.sleep(30)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert syncing.open_elsewhere(db) == [holder.pid]
+        result = run("sync", "--db", db)
+        assert result.exit_code == 4 and f"pid {holder.pid}" in result.stderr
+        assert copy.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run("sync", "--db", db).exit_code == 0 and not copy.exists()

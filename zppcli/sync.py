@@ -176,6 +176,30 @@ def copy_to(source: sqlite3.Connection, target: Path, tag: str) -> None:
     _fsync_dir(target.parent)
 
 
+def open_elsewhere(path: Path, proc: Path = Path("/proc")) -> list[int]:
+    """Other local processes holding the file open (Linux /proc; other machines can't be seen)."""
+    try:
+        target = os.stat(path)
+        pids = [int(p) for p in os.listdir(proc) if p.isdigit() and int(p) != os.getpid()]
+    except OSError:
+        return []
+    found = []
+    for pid in pids:
+        fd_dir = proc / str(pid) / "fd"
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    st = os.stat(fd_dir / fd)
+                except OSError:
+                    continue
+                if st.st_ino == target.st_ino and st.st_dev == target.st_dev:
+                    found.append(pid)
+                    break
+        except OSError:  # not ours to look at, or gone
+            continue
+    return found
+
+
 def _leave_wal(conn: sqlite3.Connection, path: Path) -> None:
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         return
@@ -278,6 +302,11 @@ def _merge_and_replace(db_path: Path, sources: list[Path], report: SyncReport) -
             work.close()
         if report.dry_run:
             return
+        busy = open_elsewhere(db_path)
+        if busy:  # they would go on writing to the replaced file, and those edits would be lost
+            raise Conflict(
+                f"{db_path} is open in another process (pid {busy[0]}); close it and run `zpp sync` again"
+            )
         os.chmod(tmp, db_path.stat().st_mode & 0o7777)  # keep who may read the directory
         _fsync_file(tmp)
         os.replace(tmp, db_path)
