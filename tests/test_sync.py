@@ -435,3 +435,20 @@ def test_sync_will_not_replace_a_shared_db_another_process_has_open(
         holder.kill()
         holder.wait()
     assert run("sync", "--db", db).exit_code == 0 and not copy.exists()
+
+
+def test_log_of_a_removed_member_still_shows_its_history(run, example_db):
+    run("member", "rm", "renee-bakker", "--yes", ok=True)
+    rows = json.loads(run("log", "renee-bakker", "--format", "json", ok=True).stdout)
+    assert rows[0]["op"] == "delete" and rows[0]["what"] == "renee-bakker"
+    assert run("log", "nobody-at-all").exit_code == 3
+
+
+@pytest.mark.parametrize("stem", ["zpp", "team directory", "zpp.v2"])
+def test_conflict_names_around_other_db_names(tmp_path, example_template, stem):
+    db = tmp_path / f"{stem}.db"
+    shutil.copyfile(example_template, db)
+    names = [n.replace("zpp", stem, 1) for n in NAMES]
+    for name in [*names, f"{stem}x.db", f"x{stem}.db", f"{stem}.db-journal"]:
+        shutil.copyfile(example_template, tmp_path / name)
+    assert sorted(c.path.name for c in syncing.conflict_copies(db)) == sorted(names)

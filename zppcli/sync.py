@@ -226,6 +226,10 @@ def sync(db_path: Path, *, folder: Path | None = None, dry_run: bool = False) ->
         sources, movable = _conflict_sources(db_path, report)
         report.strays = stray_sidecars(db_path)
     _clean_stale_temps(db_path.parent)
+    if dry_run and not db_path.exists():
+        raise ZppError(
+            f"no zpp db at {db_path} yet; run `zpp sync --folder` without --dry-run to create it"
+        )
     if sources or not db_path.exists():
         _merge_and_replace(db_path, sources, report)
     if dry_run:
