@@ -452,3 +452,34 @@ def test_conflict_names_around_other_db_names(tmp_path, example_template, stem):
     for name in [*names, f"{stem}x.db", f"x{stem}.db", f"{stem}.db-journal"]:
         shutil.copyfile(example_template, tmp_path / name)
     assert sorted(c.path.name for c in syncing.conflict_copies(db)) == sorted(names)
+
+
+def test_a_stray_wal_beside_a_shared_db_stops_zpp_before_sqlite_applies_it(
+    run, tmp_path, example_template
+):
+    folder = tmp_path / "Sync"
+    folder.mkdir()
+    (folder / ".stfolder").mkdir()
+    db = folder / "zpp.db"
+    shutil.copyfile(example_template, db)
+    run("member", "list", "--db", db, ok=True)  # now in rollback-journal mode
+    # another device's db and -wal, copied apart by the sync tool
+    theirs = tmp_path / "theirs.db"
+    shutil.copyfile(example_template, theirs)
+    c = sqlite3.connect(theirs)
+    c.execute("PRAGMA wal_autocheckpoint = 0")
+    c.execute("UPDATE members SET city = 'Elders'")
+    c.commit()
+    shutil.copyfile(tmp_path / "theirs.db-wal", folder / "zpp.db-wal")
+    c.close()
+    before = db.read_bytes()
+    result = run("member", "list", "--db", db)
+    assert (
+        result.exit_code == 1
+        and "zpp.db-wal" in result.stderr
+        and "do not delete it" in result.stderr
+    )
+    assert db.read_bytes() == before and (folder / "zpp.db-wal").exists()
+    (folder / "zpp.db-wal").rename(tmp_path / "kept.db-wal")
+    assert "Elders" not in run("member", "list", "--db", db, ok=True).stdout
+    assert integrity(db) == "ok"

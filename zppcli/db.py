@@ -100,6 +100,10 @@ def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlit
         raise ZppError(f"db path {str(path)!r} is not a file")
     if not exists:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if exists:
+        from zppcli import location
+
+        location.guard(path)  # a stray -wal beside a shared db: stop before SQLite applies it
     uri = f"file:{path}?mode=ro" if readonly and exists else None
     try:
         conn = (

@@ -150,3 +150,24 @@ def stray_note(side: Path) -> str:
         f"move it out of the folder (keep it), then run `zpp db check`. If zpp crashed here, "
         f"leave it: SQLite rolls it back on the next open."
     )
+
+
+def guard(path: Path) -> None:
+    """Refuse to open a shared rollback-journal db with a -wal file beside it.
+
+    SQLite opens any -wal file it finds beside a db, whatever the db's mode. In
+    a sync folder such a file may be another device's, copied apart from its
+    db: applying it would corrupt this one. One stat when there is none.
+    """
+    side = path.with_name(path.name + "-wal")
+    try:
+        if side.stat().st_size == 0:
+            return
+        with open(path, "rb") as f:
+            header = f.read(20)
+    except OSError:
+        return
+    if len(header) == 20 and header[18] == 1 and shared_reason(path):
+        from zppcli.errors import ZppError
+
+        raise ZppError(stray_note(side) + f" zpp did not open {path.name}, so nothing was applied.")
