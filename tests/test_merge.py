@@ -654,3 +654,22 @@ def test_cli_db_merge_of_a_newer_copy_exits_5_and_changes_nothing(run, example_d
     result = run("db", "merge", newer)
     assert result.exit_code == 5 and "newer than this zpp" in result.stderr
     assert snapshot(example_db) == before
+
+
+def test_a_copy_edited_after_a_forget_is_erased_again_by_the_merge(
+    run, example_db, tmp_path, monkeypatch
+):
+    copy = tmp_path / "laptop.db"
+    shutil.copyfile(example_db, copy)
+    run("member", "forget", "joran-vdburg", "--yes", ok=True)
+    monkeypatch.setenv("ZPP_DEVICE_ID", "laptop")
+    run("member", "edit", "joran-vdburg", "--city", "Geheimstad", "--db", copy, ok=True)
+    monkeypatch.setenv("ZPP_DEVICE_ID", "testdev")
+    result = run("db", "merge", copy, ok=True)
+    assert "erased again" in result.stderr
+    c = sqlite3.connect(example_db)
+    assert c.execute("SELECT count(*) FROM members WHERE city = 'Geheimstad'").fetchone()[0] == 0
+    assert (
+        c.execute("SELECT count(*) FROM changes WHERE data LIKE '%Geheimstad%'").fetchone()[0] == 0
+    )
+    c.close()

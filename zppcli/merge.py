@@ -62,6 +62,7 @@ class Report:
     clamped: list[dict[str, str]] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     unioned: dict[str, int] = field(default_factory=dict)
+    forgotten: list[str] = field(default_factory=list)  # member ids erased again (privacy)
 
     def count(self, change: str) -> int:
         return sum(1 for c in self.changes if c.change == change)
@@ -274,6 +275,9 @@ def merge_attached(tx: Tx, source: str, *, now_ms: int | None = None) -> Report:
         if table in theirs:
             report.unioned[table] = _union_table(tx, table)
     report.duplicates = resolve_duplicates(tx)
+    from zppcli import privacy  # a copy's edit of a forgotten member is erased again
+
+    report.forgotten = privacy.reapply(tx)
     return report
 
 

@@ -48,6 +48,10 @@ def _tell(report) -> None:
     output.message(f"zpp: {verb} {report.source}: {report.summary()}")
     for d in report.duplicates:
         output.message(f"zpp:   duplicate {d.kind} {d.value!r}: {d.action}")
+    if report.forgotten:
+        output.message(
+            f"zpp:   erased again what the copy held of {len(report.forgotten)} forgotten member(s)"
+        )
     for c in report.clamped:
         output.message(
             f"zpp:   clock of {c['table']} {c['id'][:8]} {c['field']} was more than 24 h ahead "
