@@ -124,15 +124,14 @@ def card(rec: dict[str, Any], version: str = "3.0") -> str:
         or (f"{given} {full_family}" if given and full_family else (given or full_family))
         or rec.get("handle", "")
     )
-    lines = [
-        "BEGIN:VCARD",
-        "VERSION:" + version,
-        "PRODID:" + PRODID,
-        "UID:urn:uuid:" + text(rec["id"]),
-    ]
-    if not v3:
-        lines.append("KIND:individual")
-    lines.append("FN:" + text(fn))
+    # Fixed lines skip fold(): they are short by construction.
+    head = (
+        f"BEGIN:VCARD{CRLF}VERSION:{version}{CRLF}PRODID:{PRODID}{CRLF}"
+        + fold("UID:urn:uuid:" + text(rec["id"]))
+        + CRLF
+        + ("" if v3 else f"KIND:individual{CRLF}")
+    )
+    lines = ["FN:" + text(fn)]
     sort_as = family or given
     n_value = f"{text(full_family)};{text(given)};;;"
     if v3:
@@ -192,9 +191,10 @@ def card(rec: dict[str, Any], version: str = "3.0") -> str:
     if bio:
         lines.append("NOTE:" + bio)
     if rec.get("updated_at"):
-        lines.append("REV:" + _rev(rec["updated_at"], version))
-    lines.append("END:VCARD")
-    return CRLF.join(map(fold, lines)) + CRLF
+        tail = f"REV:{_rev(rec['updated_at'], version)}{CRLF}END:VCARD{CRLF}"
+    else:
+        tail = f"END:VCARD{CRLF}"
+    return head + CRLF.join(map(fold, lines)) + CRLF + tail
 
 
 def cards(records: Iterable[dict[str, Any]], version: str = "3.0") -> Iterator[str]:
