@@ -15,7 +15,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -25,16 +24,77 @@ from datetime import date, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-GIVEN = ["Jöran", "Anaïs", "Łukasz", "Ørjan", "Zoë", "Renée", "Jeroen", "Sanne", "Daan", "Fleur",
-         "Mikkel", "José", "Hélène", "Thijs", "Lotte", "Bram", "Iris", "Kees", "Noor", "Ayşe",
-         "Friederike", "Wim", "Sophie", "Youssef", "Marjolein", "Evert", "Ton", "Ingrid", "Bas", "Linh"]
+GIVEN = [
+    "Jöran",
+    "Anaïs",
+    "Łukasz",
+    "Ørjan",
+    "Zoë",
+    "Renée",
+    "Jeroen",
+    "Sanne",
+    "Daan",
+    "Fleur",
+    "Mikkel",
+    "José",
+    "Hélène",
+    "Thijs",
+    "Lotte",
+    "Bram",
+    "Iris",
+    "Kees",
+    "Noor",
+    "Ayşe",
+    "Friederike",
+    "Wim",
+    "Sophie",
+    "Youssef",
+    "Marjolein",
+    "Evert",
+    "Ton",
+    "Ingrid",
+    "Bas",
+    "Linh",
+]
 PARTICLES = ["", "", "", "van", "de", "van den", "van der", "ter", "op den", "van 't"]
-FAMILY = ["Bürg", "Kowalczyk", "Solberg", "Müller", "Strauß", "Bæk", "Nguyễn", "Jansen", "de Wit",
-          "Bakker", "Visser", "Smit", "Meijer", "Mulder", "Bos", "Vos", "Peters", "Hendriks", "Dekker",
-          "Brouwer", "Kamp", "Berg", "Dijk", "Linden", "Vermeulen", "Hoekstra", "Bosman", "Graaf"]
+FAMILY = [
+    "Bürg",
+    "Kowalczyk",
+    "Solberg",
+    "Müller",
+    "Strauß",
+    "Bæk",
+    "Nguyễn",
+    "Jansen",
+    "de Wit",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "Mulder",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "Dekker",
+    "Brouwer",
+    "Kamp",
+    "Berg",
+    "Dijk",
+    "Linden",
+    "Vermeulen",
+    "Hoekstra",
+    "Bosman",
+    "Graaf",
+]
 CITIES = ["Hilversum", "Amsterdam", "Utrecht", "Bussum", "Baarn", "Almere", "Laren", "Huizen"]
-BIO = ["Documentairemaker bij het Mediapark.", "Werkt voor NPO en Beeld en Geluid.",
-       "Maakt games en apps in Hilversum.", "Podcaster en presentator.", "Freelance editor."]
+BIO = [
+    "Documentairemaker bij het Mediapark.",
+    "Werkt voor NPO en Beeld en Geluid.",
+    "Maakt games en apps in Hilversum.",
+    "Podcaster en presentator.",
+    "Freelance editor.",
+]
 
 
 def build(path: Path, n: int, today: date) -> None:
@@ -49,11 +109,10 @@ def build(path: Path, n: int, today: date) -> None:
     rnd = random.Random(7)
     now = "2026-11-26T00:00:00.000000Z"
     clocks = json.dumps({"deleted": "1764115200000-00000-bench"})
-    skills = [s.strip() for s in (
-        "Camera, Montage, Sound design, Geluidstechniek, Audio mixing, Color grading, Motion graphics, "
-        "Unity, Unreal, iOS, Android, Podcast, Presentatie, Scenario schrijven, Regie, Productie, "
-        "Lichtontwerp, Drone, VFX, 3D animatie, Social media, YouTube, Copywriting, Fotografie, "
-        "Journalistiek, UX design").split(",")]
+    skills = [
+        s.strip()
+        for s in ["Camera", " Montage", " Sound design", " Geluidstechniek", " Audio mixing", " Color grading", " Motion graphics", " Unity", " Unreal", " iOS", " Android", " Podcast", " Presentatie", " Scenario schrijven", " Regie", " Productie", " Lichtontwerp", " Drone", " VFX", " 3D animatie", " Social media", " YouTube", " Copywriting", " Fotografie", " Journalistiek", " UX design"]
+    ]
     skill_ids = {s: derived_id("skill", slug(s)) for s in skills}
     conn.execute("BEGIN")
     conn.executemany(
@@ -68,30 +127,69 @@ def build(path: Path, n: int, today: date) -> None:
     for k in range(n):
         mid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
         given, particle, family = rnd.choice(GIVEN), rnd.choice(PARTICLES), rnd.choice(FAMILY)
-        members.append((mid, f"m{k}", given, particle, family, rnd.choice(CITIES), rnd.choice(BIO),
-                        now, now, clocks))
+        members.append(
+            (
+                mid,
+                f"m{k}",
+                given,
+                particle,
+                family,
+                rnd.choice(CITIES),
+                rnd.choice(BIO),
+                now,
+                now,
+                clocks,
+            )
+        )
         contacts.append((derived_id("c", mid), mid, "email", f"m{k}@example.org", now, now, clocks))
         for s in rnd.sample(skills, 5):
-            member_skills.append((derived_id("ms", mid, s), mid, skill_ids[s],
-                                  rnd.choice(["learning", "competent", "expert"]), now, now, clocks))
+            member_skills.append(
+                (
+                    derived_id("ms", mid, s),
+                    mid,
+                    skill_ids[s],
+                    rnd.choice(["learning", "competent", "expert"]),
+                    now,
+                    now,
+                    clocks,
+                )
+            )
         start = today + timedelta(days=rnd.randint(-10, 20))
         for status in rnd.sample(["available", "partly", "booked"], 3):
             end = start + timedelta(days=rnd.randint(3, 30))
-            periods.append((str(uuid.UUID(int=rnd.getrandbits(128), version=4)), mid,
-                            start.isoformat(), end.isoformat(), status, now, now, clocks))
+            periods.append(
+                (
+                    str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+                    mid,
+                    start.isoformat(),
+                    end.isoformat(),
+                    status,
+                    now,
+                    now,
+                    clocks,
+                )
+            )
             start = end + timedelta(days=1)
     conn.executemany(
         "INSERT INTO members (id, handle, given_name, particle, family_name, city, bio, created_at,"
-        " updated_at, clocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", members)
+        " updated_at, clocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        members,
+    )
     conn.executemany(
         "INSERT INTO contacts (id, member_id, kind, value, created_at, updated_at, clocks)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)", contacts)
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        contacts,
+    )
     conn.executemany(
         "INSERT INTO member_skills (id, member_id, skill_id, level, created_at, updated_at, clocks)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)", member_skills)
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        member_skills,
+    )
     conn.executemany(
         "INSERT INTO availability (id, member_id, start_date, end_date, status, created_at,"
-        " updated_at, clocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", periods)
+        " updated_at, clocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        periods,
+    )
     searchindex.rebuild(conn)
     conn.execute("COMMIT")
     conn.execute("VACUUM")
@@ -143,17 +241,32 @@ def main() -> None:
     if not path.exists():
         # built in a child process: a fork of a big parent would inflate the children's RSS
         t = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--members", str(args.members), "--build-only"], check=True)
-        print(f"built {args.members} members in {time.perf_counter() - t:.1f} s -> {path}", file=sys.stderr)
-    env = {**os.environ, "ZPP_DB": str(path), "ZPP_TODAY": today.isoformat(), "ZPP_DEVICE_ID": "bench"}
+        subprocess.run(
+            [sys.executable, __file__, "--members", str(args.members), "--build-only"], check=True
+        )
+        print(
+            f"built {args.members} members in {time.perf_counter() - t:.1f} s -> {path}",
+            file=sys.stderr,
+        )
+    env = {
+        **os.environ,
+        "ZPP_DB": str(path),
+        "ZPP_TODAY": today.isoformat(),
+        "ZPP_DEVICE_ID": "bench",
+    }
     zpp = shutil.which("zpp", path=str(Path(sys.executable).parent)) or shutil.which("zpp")
     zpp_cmd = [zpp] if zpp else [sys.executable, "-m", "zppcli"]
     queries = {
         "name query": (["search", "burg"], '"burg"*'),
-        "skill + --free": (["search", "montage", "--skill", "camera", "--free", "2026-12-07..2026-12-11"], '"montage"*'),
+        "skill + --free": (
+            ["search", "montage", "--skill", "camera", "--free", "2026-12-07..2026-12-11"],
+            '"montage"*',
+        ),
         "no-hit query": (["search", "xyzzyq"], '"xyzzyq"*'),
     }
-    print(f"{'case':<18} {'format':<6} {'zpp ms':>8} {'floor ms':>9} {'ratio':>6} {'target':>7} {'peak RSS MB':>12}")
+    print(
+        f"{'case':<18} {'format':<6} {'zpp ms':>8} {'floor ms':>9} {'ratio':>6} {'target':>7} {'peak RSS MB':>12}"
+    )
     ok = True
     for label, (argv, fts) in queries.items():
         floor, _ = measure([sys.executable, "-c", FLOOR, str(path), fts], env, args.runs)
@@ -162,7 +275,9 @@ def main() -> None:
             ms, rss = measure([*zpp_cmd, *argv, "--format", fmt], env, args.runs)
             ratio = ms / floor
             ok &= ratio <= target and rss <= 60
-            print(f"{label:<18} {fmt:<6} {ms:8.1f} {floor:9.1f} {ratio:6.2f} {'<=' + str(target):>7} {rss:12.1f}")
+            print(
+                f"{label:<18} {fmt:<6} {ms:8.1f} {floor:9.1f} {ratio:6.2f} {'<=' + str(target):>7} {rss:12.1f}"
+            )
     print("all targets met" if ok else "TARGET MISSED")
 
 

@@ -45,7 +45,9 @@ class Run:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None, ok: bool | None = None):
-        result = self.runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+        result = self.runner.invoke(
+            app, [str(a) for a in args], input=input, catch_exceptions=False
+        )
         if ok is True:
             assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr)
         return result
@@ -96,7 +98,11 @@ def zpp_subprocess(*args: str, env: dict | None = None, input: str | None = None
     """Run `python -m zppcli` for real (start-up, exit codes, pipes)."""
     return subprocess.run(
         [sys.executable, "-m", "zppcli", *args],
-        capture_output=True, text=True, input=input, env={**os.environ, **(env or {})}, **kw,
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, **(env or {})},
+        **kw,
     )
 
 

@@ -18,9 +18,20 @@ def test_skill_catalogue_with_aliases_and_counts(run, example_db):
 
 
 def test_skill_add_alias_and_conflicts(run, example_db):
-    run("skill", "add", "Audiodescriptie", "--alias", "audio description", "--category", "audio", ok=True)
+    run(
+        "skill",
+        "add",
+        "Audiodescriptie",
+        "--alias",
+        "audio description",
+        "--category",
+        "audio",
+        ok=True,
+    )
     assert run("skill", "add", "AUDIODESCRIPTIE ").exit_code == 4  # same slug
-    assert run("skill", "alias", "camera", "Audio Description").exit_code == 4  # alias of another skill
+    assert (
+        run("skill", "alias", "camera", "Audio Description").exit_code == 4
+    )  # alias of another skill
     run("skill", "alias", "audiodescriptie", "ad-tekst", ok=True)
     run("skill", "set", "joran-vdburg", "ad-tekst:competent", ok=True)
     skills = {s["skill"]: s for s in rows(run("skill", "list", "joran-vdburg", "--json"))}
@@ -30,7 +41,12 @@ def test_skill_add_alias_and_conflicts(run, example_db):
 def test_skill_set_learn_and_drop(run, example_db):
     run("skill", "set", "joran-vdburg", "unity", "--learn", ok=True)
     skills = {s["skill"]: s for s in rows(run("skill", "list", "joran-vdburg", "--json"))}
-    assert skills["Unity"] == {"skill": "Unity", "level": "learning", "wants_to_learn": True, "can_mentor": False}
+    assert skills["Unity"] == {
+        "skill": "Unity",
+        "level": "learning",
+        "wants_to_learn": True,
+        "can_mentor": False,
+    }
     run("skill", "drop", "joran-vdburg", "unity", ok=True)
     assert "Unity" not in {s["skill"] for s in rows(run("skill", "list", "joran-vdburg", "--json"))}
     assert run("skill", "drop", "joran-vdburg", "unity").exit_code == 3
@@ -40,8 +56,14 @@ def test_skill_rm_removes_it_from_members_after_confirmation(run, example_db, co
     assert run("skill", "rm", "drone").exit_code == 2  # no terminal, no --yes
     run("skill", "rm", "drone", "--yes", ok=True)
     assert run("search", "--skill", "drone").exit_code == 3
-    live = conn().execute("SELECT count(*) FROM member_skills ms JOIN skills s ON s.id = ms.skill_id"
-                          " WHERE s.name = 'Drone' AND ms.deleted = 0").fetchone()[0]
+    live = (
+        conn()
+        .execute(
+            "SELECT count(*) FROM member_skills ms JOIN skills s ON s.id = ms.skill_id"
+            " WHERE s.name = 'Drone' AND ms.deleted = 0"
+        )
+        .fetchone()[0]
+    )
     assert live == 0
 
 
@@ -74,13 +96,22 @@ def test_avail_bad_input_changes_nothing(run, example_db):
 def test_collectives(run, example_db):
     listing = {c["handle"]: c for c in rows(run("collective", "list", "--json"))}
     assert len(listing) == 4 and all(c["members"] > 0 for c in listing.values())
-    handle = run("collective", "add", "Studio Vijfhoek", "--website", "vijfhoek.example", ok=True).stdout.strip()
+    handle = run(
+        "collective", "add", "Studio Vijfhoek", "--website", "vijfhoek.example", ok=True
+    ).stdout.strip()
     assert handle == "studio-vijfhoek"
     assert run("collective", "add", "Studio Vijfhoek").exit_code == 4
     run("collective", "join", "studio-vijfhoek", "joran-vdburg", "--role", "founder", ok=True)
     shown = rows(run("collective", "show", "Studio Vijfhoek", "--json"))
     assert shown["website"] == "https://vijfhoek.example"
-    assert shown["members"] == [{"handle": "joran-vdburg", "name": "Jöran van den Bürg", "role": "founder", "city": "Hilversum"}]
+    assert shown["members"] == [
+        {
+            "handle": "joran-vdburg",
+            "name": "Jöran van den Bürg",
+            "role": "founder",
+            "city": "Hilversum",
+        }
+    ]
     run("collective", "leave", "studio-vijfhoek", "joran-vdburg", ok=True)
     assert run("collective", "leave", "studio-vijfhoek", "joran-vdburg").exit_code == 3
     assert run("collective", "show", "nope").exit_code == 3

@@ -15,7 +15,8 @@ def shape(conn: sqlite3.Connection) -> dict:
         cols = [tuple(r)[1:] for r in conn.execute(f'PRAGMA table_xinfo("{name}")')]
         out[name] = cols
     out["__indexes__"] = sorted(
-        (r[0], r[1], r[2]) for r in conn.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'")
+        (r[0], r[1], r[2])
+        for r in conn.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index'")
     )
     return out
 
@@ -59,7 +60,7 @@ def test_migrating_an_old_db_gives_the_schema_of_schema_sql(tmp_path, snapshot):
 
 
 def test_schema_version_constant_matches_schema_sql():
-    assert db.SCHEMA_VERSION == db.schema_version()
+    assert db.schema_version() == db.SCHEMA_VERSION
 
 
 def test_every_migration_step_exists_up_to_the_schema_version():
@@ -94,7 +95,9 @@ def test_foreign_sqlite_file_is_refused(run, db_path):
 
 def test_db_path_precedence(run, tmp_path, monkeypatch):
     assert run("db", "path").stdout.strip() == str(tmp_path / "zpp.db")
-    assert run("db", "path", "--db", str(tmp_path / "x.db")).stdout.strip() == str(tmp_path / "x.db")
+    assert run("db", "path", "--db", str(tmp_path / "x.db")).stdout.strip() == str(
+        tmp_path / "x.db"
+    )
     monkeypatch.delenv("ZPP_DB")
     default = run("db", "path").stdout.strip()
     assert default.startswith(str(tmp_path / "home")) and default.endswith("zpp/zpp.db")

@@ -27,14 +27,30 @@ def test_split_name(full, given, particle, family):
 
 
 def test_add_prints_handle_and_normalises_contacts(run):
-    result = run("member", "add", "Jöran van den Bürg", "--email", "Joran@Beeldhaven.Example",
-                 "--phone", "06 12345678", "--phone", "home=035 625 1234", "--city", "Hilversum",
-                 ok=True)
+    result = run(
+        "member",
+        "add",
+        "Jöran van den Bürg",
+        "--email",
+        "Joran@Beeldhaven.Example",
+        "--phone",
+        "06 12345678",
+        "--phone",
+        "home=035 625 1234",
+        "--city",
+        "Hilversum",
+        ok=True,
+    )
     assert result.stdout == "joran-vdburg\n"
     rec = json.loads(run("member", "show", "joran-vdburg", "--json", ok=True).stdout)
     assert rec["sort_key"] == "Bürg, Jöran van den"
-    assert rec["emails"] == [{"type": "work", "value": "joran@beeldhaven.example", "private": False}]
-    assert [(p["type"], p["value"]) for p in rec["phones"]] == [("mobile", "+31612345678"), ("home", "+31356251234")]
+    assert rec["emails"] == [
+        {"type": "work", "value": "joran@beeldhaven.example", "private": False}
+    ]
+    assert [(p["type"], p["value"]) for p in rec["phones"]] == [
+        ("mobile", "+31612345678"),
+        ("home", "+31356251234"),
+    ]
 
 
 def test_handles_are_unique(run):
@@ -82,12 +98,22 @@ def test_duplicate_email_is_a_conflict(run, example_db):
 
 
 def test_members_sort_dutch_style_on_family_name(run):
-    for name in ("Kees van den Berg", "Anna Aalders", "Jöran van den Bürg", "Bart Burgers",
-                 "Pieter de Vries", "Zoë Abma"):
+    for name in (
+        "Kees van den Berg",
+        "Anna Aalders",
+        "Jöran van den Bürg",
+        "Bart Burgers",
+        "Pieter de Vries",
+        "Zoë Abma",
+    ):
         run("member", "add", name, ok=True)
     out = run("member", "list", "--format", "tsv", ok=True).stdout.splitlines()
     assert [line.split("\t")[1] for line in out[1:]] == [
-        "Anna Aalders", "Zoë Abma", "Kees van den Berg", "Jöran van den Bürg", "Bart Burgers",
+        "Anna Aalders",
+        "Zoë Abma",
+        "Kees van den Berg",
+        "Jöran van den Bürg",
+        "Bart Burgers",
         "Pieter de Vries",
     ]
 
@@ -109,14 +135,34 @@ def test_formats_json_and_csv(run, example_db):
 
 
 def test_edit_by_flags(run, example_db):
-    run("member", "edit", "joran-vdburg", "--city", "Bussum", "--phone", "035 621 9999",
-        "--rm-email", "joran.burg@gmail.example", "--skill", "montage:expert", "--tag", "drama",
-        "--untag", "npo", ok=True)
+    run(
+        "member",
+        "edit",
+        "joran-vdburg",
+        "--city",
+        "Bussum",
+        "--phone",
+        "035 621 9999",
+        "--rm-email",
+        "joran.burg@gmail.example",
+        "--skill",
+        "montage:expert",
+        "--tag",
+        "drama",
+        "--untag",
+        "npo",
+        ok=True,
+    )
     rec = json.loads(run("show", "joran-vdburg", "--json").stdout)
     assert rec["city"] == "Bussum"
     assert "+31356219999" in [p["value"] for p in rec["phones"]]
     assert [e["value"] for e in rec["emails"]] == ["joran@beeldhaven.example"]
-    assert {"skill": "Montage", "level": "expert", "wants_to_learn": False, "can_mentor": False} in rec["skills"]
+    assert {
+        "skill": "Montage",
+        "level": "expert",
+        "wants_to_learn": False,
+        "can_mentor": False,
+    } in rec["skills"]
     assert "drama" in rec["tags"] and "npo" not in rec["tags"]
 
 
@@ -132,12 +178,14 @@ def test_edit_in_editor_applies_a_valid_form(run, example_db, tmp_path, monkeypa
     assert json.loads(run("show", "joran-vdburg", "--json").stdout)["city"] == "Laren"
 
 
-def test_edit_in_editor_keeps_an_invalid_form_and_changes_nothing(run, example_db, tmp_path, monkeypatch):
+def test_edit_in_editor_keeps_an_invalid_form_and_changes_nothing(
+    run, example_db, tmp_path, monkeypatch
+):
     script = tmp_path / "ed.py"
     script.write_text(
         "import sys, pathlib\n"
         "p = pathlib.Path(sys.argv[1]); t = p.read_text()\n"
-        "p.write_text(t.replace('city = \"Hilversum\"', 'city = \"Laren\"\\nemails = [\"kapot\"]', 1)"
+        'p.write_text(t.replace(\'city = "Hilversum"\', \'city = "Laren"\\nemails = ["kapot"]\', 1)'
         ".replace('emails = [', 'old_emails = [', 1))\n"
     )
     monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
@@ -158,9 +206,14 @@ def test_rm_needs_confirmation_and_leaves_a_tombstone(run, example_db, conn):
     assert run("show", "joran-vdburg").exit_code == 3
     row = conn().execute("SELECT deleted FROM members WHERE handle = 'joran-vdburg'").fetchone()
     assert row["deleted"] == 1
-    live = conn().execute(
-        "SELECT count(*) FROM contacts c JOIN members m ON m.id = c.member_id"
-        " WHERE m.handle = 'joran-vdburg' AND c.deleted = 0").fetchone()[0]
+    live = (
+        conn()
+        .execute(
+            "SELECT count(*) FROM contacts c JOIN members m ON m.id = c.member_id"
+            " WHERE m.handle = 'joran-vdburg' AND c.deleted = 0"
+        )
+        .fetchone()[0]
+    )
     assert live == 0
 
 
@@ -175,17 +228,31 @@ def test_resolve_by_uuid_prefix_and_by_one_hit_search(run, example_db):
 def test_every_write_is_clocked_and_logged(run, example_db, conn):
     run("member", "edit", "joran-vdburg", "--city", "Baarn", ok=True)
     c = conn()
-    row = c.execute("SELECT id, clocks, created_at, updated_at FROM members WHERE handle = 'joran-vdburg'").fetchone()
+    row = c.execute(
+        "SELECT id, clocks, created_at, updated_at FROM members WHERE handle = 'joran-vdburg'"
+    ).fetchone()
     clocks = json.loads(row["clocks"])
     assert clocks["city"] > clocks["given_name"]
     assert clocks["city"].endswith("-testdev")
     assert row["updated_at"] > row["created_at"]
-    change = c.execute("SELECT op, data FROM changes WHERE row_id = ? ORDER BY hlc DESC", (row["id"],)).fetchone()
+    change = c.execute(
+        "SELECT op, data FROM changes WHERE row_id = ? ORDER BY hlc DESC", (row["id"],)
+    ).fetchone()
     assert change["op"] == "update" and json.loads(change["data"]) == {"city": "Baarn"}
 
 
 def test_no_traceback_without_zpp_debug(example_db):
-    result = zpp_subprocess("avail", "set", "joran-vdburg", "--from", "morgenochtend", "--to", "+3", "--status", "available")
+    result = zpp_subprocess(
+        "avail",
+        "set",
+        "joran-vdburg",
+        "--from",
+        "morgenochtend",
+        "--to",
+        "+3",
+        "--status",
+        "available",
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("zpp: from 'morgenochtend': not a date")
     assert "Traceback" not in result.stderr
@@ -200,7 +267,15 @@ def test_interactive_add_refuses_without_terminal(run):
 def test_sqlite_untouched_by_failed_transaction(run, example_db):
     before = snapshot(example_db)
     # the second e-mail conflicts after the first was written in the same transaction
-    result = run("member", "add", "Nieuw Lid", "--email", "nieuw@voorbeeld.nl", "--email", "joran@beeldhaven.example")
+    result = run(
+        "member",
+        "add",
+        "Nieuw Lid",
+        "--email",
+        "nieuw@voorbeeld.nl",
+        "--email",
+        "joran@beeldhaven.example",
+    )
     assert result.exit_code == 4
     assert snapshot(example_db) == before
     assert sqlite3.connect(example_db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

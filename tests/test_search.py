@@ -1,6 +1,7 @@
 import json
 import re
 import sqlite3
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -8,7 +9,6 @@ from hypothesis import strategies as st
 
 from tests.conftest import zpp_subprocess
 from zppcli import availability, search
-from datetime import date
 
 
 def handles(result) -> list[str]:
@@ -24,26 +24,89 @@ def small(run):
     run("skill", "add", "Camera", ok=True)
     run("collective", "add", "De Beeldhaven", "--handle", "beeldhaven", ok=True)
     add = lambda *a: run("member", "add", *a, ok=True).stdout.strip()  # noqa: E731
-    add("Jöran van den Bürg", "--skill", "camera:expert:mentor", "--skill", "montage:competent",
-        "--city", "Hilversum", "--tag", "npo", "--lang", "nl", "--handle", "joran")
-    add("Łukasz Kowalczyk", "--skill", "montage:expert", "--city", "Almere", "--handle", "lukasz",
-        "--lang", "pl", "--email", "lukasz@example.org")
-    add("Ørjan Solberg", "--skill", "sound design:expert", "--city", "Hilversum", "--handle", "orjan")
-    add("Friederike Strauß", "--skill", "sound design:learning", "--learn", "montage",
-        "--city", "Bussum", "--handle", "friederike", "--bio", "Werkt graag met camera en licht")
-    add("Mikkel Bæk", "--skill", "sound design:competent", "--skill", "camera:learning",
-        "--city", "hilversum", "--handle", "mikkel")
+    add(
+        "Jöran van den Bürg",
+        "--skill",
+        "camera:expert:mentor",
+        "--skill",
+        "montage:competent",
+        "--city",
+        "Hilversum",
+        "--tag",
+        "npo",
+        "--lang",
+        "nl",
+        "--handle",
+        "joran",
+    )
+    add(
+        "Łukasz Kowalczyk",
+        "--skill",
+        "montage:expert",
+        "--city",
+        "Almere",
+        "--handle",
+        "lukasz",
+        "--lang",
+        "pl",
+        "--email",
+        "lukasz@example.org",
+    )
+    add(
+        "Ørjan Solberg",
+        "--skill",
+        "sound design:expert",
+        "--city",
+        "Hilversum",
+        "--handle",
+        "orjan",
+    )
+    add(
+        "Friederike Strauß",
+        "--skill",
+        "sound design:learning",
+        "--learn",
+        "montage",
+        "--city",
+        "Bussum",
+        "--handle",
+        "friederike",
+        "--bio",
+        "Werkt graag met camera en licht",
+    )
+    add(
+        "Mikkel Bæk",
+        "--skill",
+        "sound design:competent",
+        "--skill",
+        "camera:learning",
+        "--city",
+        "hilversum",
+        "--handle",
+        "mikkel",
+    )
     add("Anna Camera", "--city", "Utrecht", "--handle", "anna")  # a name that matches a skill word
     run("collective", "join", "beeldhaven", "joran", "--role", "founder", ok=True)
     run("collective", "join", "beeldhaven", "lukasz", ok=True)
     return run
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("burg", "joran"), ("BÜRG", "joran"), ("lukasz", "lukasz"), ("Łukasz", "lukasz"),
-    ("orjan", "orjan"), ("strauss", "friederike"), ("strauß", "friederike"), ("baek", "mikkel"),
-    ("bæk", "mikkel"), ("kowal", "lukasz"), ("van den burg", "joran"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("burg", "joran"),
+        ("BÜRG", "joran"),
+        ("lukasz", "lukasz"),
+        ("Łukasz", "lukasz"),
+        ("orjan", "orjan"),
+        ("strauss", "friederike"),
+        ("strauß", "friederike"),
+        ("baek", "mikkel"),
+        ("bæk", "mikkel"),
+        ("kowal", "lukasz"),
+        ("van den burg", "joran"),
+    ],
+)
 def test_accent_and_case_folding(small, query, expected):
     assert handles(small("search", query, "-f", "tsv")) == [expected]
 
@@ -52,8 +115,12 @@ def test_aliases_find_the_same_people_in_dutch_and_english(small):
     english = handles(small("search", "video editing", "-f", "tsv"))
     dutch = handles(small("search", "montage", "-f", "tsv"))
     assert sorted(english) == sorted(dutch) == ["joran", "lukasz"]
-    assert handles(small("search", "geluidsontwerp", "-f", "tsv")) == handles(small("search", "sound design", "-f", "tsv"))
-    assert handles(small("search", "mont", "-f", "tsv")) == handles(small("search", "montage", "-f", "tsv"))
+    assert handles(small("search", "geluidsontwerp", "-f", "tsv")) == handles(
+        small("search", "sound design", "-f", "tsv")
+    )
+    assert handles(small("search", "mont", "-f", "tsv")) == handles(
+        small("search", "montage", "-f", "tsv")
+    )
 
 
 def test_ranking_puts_name_and_skill_matches_above_bio(small):
@@ -63,48 +130,117 @@ def test_ranking_puts_name_and_skill_matches_above_bio(small):
     assert hits[0] == "anna"  # her name is Camera
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--skill", "montage"], ["joran", "lukasz"]),
-    (["--skill", "video editing", "--level", "expert"], ["lukasz"]),
-    (["--skill", "sound design", "--skill", "camera"], ["mikkel"]),
-    (["--city", "hilversum"], ["mikkel", "orjan", "joran"]),
-    (["--collective", "De Beeldhaven"], ["joran", "lukasz"]),
-    (["--tag", "NPO"], ["joran"]),
-    (["--lang", "pl"], ["lukasz"]),
-    (["--mentor", "camera"], ["joran"]),
-    (["--mentor", "montage"], ["lukasz"]),  # expert counts as mentor
-    (["--learner", "montage"], ["friederike"]),
-    (["--skill", "sound design", "--city", "Hilversum"], ["mikkel", "orjan"]),
-    (["hilversum", "--skill", "montage"], ["joran"]),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--skill", "montage"], ["joran", "lukasz"]),
+        (["--skill", "video editing", "--level", "expert"], ["lukasz"]),
+        (["--skill", "sound design", "--skill", "camera"], ["mikkel"]),
+        (["--city", "hilversum"], ["mikkel", "orjan", "joran"]),
+        (["--collective", "De Beeldhaven"], ["joran", "lukasz"]),
+        (["--tag", "NPO"], ["joran"]),
+        (["--lang", "pl"], ["lukasz"]),
+        (["--mentor", "camera"], ["joran"]),
+        (["--mentor", "montage"], ["lukasz"]),  # expert counts as mentor
+        (["--learner", "montage"], ["friederike"]),
+        (["--skill", "sound design", "--city", "Hilversum"], ["mikkel", "orjan"]),
+        (["hilversum", "--skill", "montage"], ["joran"]),
+    ],
+)
 def test_filters_compose_with_and(small, args, expected):
     assert sorted(handles(small("search", *args, "-f", "tsv"))) == sorted(expected)
 
 
 def test_sort_name_is_dutch(small):
     assert handles(small("search", "--sort", "name", "-f", "tsv")) == [
-        "mikkel", "joran", "anna", "lukasz", "orjan", "friederike"]
+        "mikkel",
+        "joran",
+        "anna",
+        "lukasz",
+        "orjan",
+        "friederike",
+    ]
 
 
 @pytest.fixture
 def dated(small):
     run = small
-    run("avail", "set", "joran", "--from", "2026-12-01", "--to", "2026-12-31", "--status", "available", ok=True)
-    run("avail", "set", "joran", "--from", "2026-12-11", "--to", "2026-12-11", "--status", "booked", ok=True)
-    run("avail", "set", "lukasz", "--from", "2026-12-01", "--to", "2026-12-06", "--status", "available", ok=True)
-    run("avail", "set", "lukasz", "--from", "2026-12-07", "--to", "2026-12-20", "--status", "partly", "--hours", "16", ok=True)
-    run("avail", "set", "orjan", "--from", "2026-12-08", "--to", "2026-12-31", "--status", "available", ok=True)
+    run(
+        "avail",
+        "set",
+        "joran",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-31",
+        "--status",
+        "available",
+        ok=True,
+    )
+    run(
+        "avail",
+        "set",
+        "joran",
+        "--from",
+        "2026-12-11",
+        "--to",
+        "2026-12-11",
+        "--status",
+        "booked",
+        ok=True,
+    )
+    run(
+        "avail",
+        "set",
+        "lukasz",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-06",
+        "--status",
+        "available",
+        ok=True,
+    )
+    run(
+        "avail",
+        "set",
+        "lukasz",
+        "--from",
+        "2026-12-07",
+        "--to",
+        "2026-12-20",
+        "--status",
+        "partly",
+        "--hours",
+        "16",
+        ok=True,
+    )
+    run(
+        "avail",
+        "set",
+        "orjan",
+        "--from",
+        "2026-12-08",
+        "--to",
+        "2026-12-31",
+        "--status",
+        "available",
+        ok=True,
+    )
     return run
 
 
-@pytest.mark.parametrize("free, expected", [
-    ("2026-12-07..2026-12-10", ["joran", "lukasz"]),  # lukasz covered by two adjacent periods
-    ("2026-12-07..2026-12-11", ["lukasz"]),  # touches joran's booked day
-    ("2026-12-11", ["lukasz", "orjan"]),
-    ("2026-12-12..2026-12-31", ["joran", "orjan"]),
-    ("2026-12-07", ["joran", "lukasz"]),  # orjan starts a day later
-    ("2027-01-01", []),  # nobody recorded: unknown is not free
-])
+@pytest.mark.parametrize(
+    "free, expected",
+    [
+        ("2026-12-07..2026-12-10", ["joran", "lukasz"]),  # lukasz covered by two adjacent periods
+        ("2026-12-07..2026-12-11", ["lukasz"]),  # touches joran's booked day
+        ("2026-12-11", ["lukasz", "orjan"]),
+        ("2026-12-12..2026-12-31", ["joran", "orjan"]),
+        ("2026-12-07", ["joran", "lukasz"]),  # orjan starts a day later
+        ("2027-01-01", []),  # nobody recorded: unknown is not free
+    ],
+)
 def test_free_edge_cases(dated, free, expected):
     assert sorted(handles(dated("search", "--free", free, "-f", "tsv"))) == sorted(expected)
 
@@ -112,7 +248,10 @@ def test_free_edge_cases(dated, free, expected):
 def test_free_accepts_words(dated):
     # ZPP_TODAY is Tuesday 2026-12-01; next week is Mon 7 .. Fri 11 December
     assert sorted(handles(dated("search", "--free", "next week", "-f", "tsv"))) == ["lukasz"]
-    assert sorted(handles(dated("search", "--free", "tomorrow", "-f", "tsv"))) == ["joran", "lukasz"]
+    assert sorted(handles(dated("search", "--free", "tomorrow", "-f", "tsv"))) == [
+        "joran",
+        "lukasz",
+    ]
 
 
 def test_members_without_availability_are_unknown_not_free(dated):
@@ -127,22 +266,36 @@ def test_is_free_covers_gaps():
 
 
 def test_avail_set_splits_and_trims_older_periods(dated, conn):
-    rows = conn().execute(
-        "SELECT start_date, end_date, status FROM availability a JOIN members m ON m.id = a.member_id"
-        " WHERE m.handle = 'joran' AND a.deleted = 0 ORDER BY start_date").fetchall()
+    rows = (
+        conn()
+        .execute(
+            "SELECT start_date, end_date, status FROM availability a JOIN members m ON m.id = a.member_id"
+            " WHERE m.handle = 'joran' AND a.deleted = 0 ORDER BY start_date"
+        )
+        .fetchall()
+    )
     assert [tuple(r) for r in rows] == [
-        ("2026-12-01", "2026-12-10", "available"), ("2026-12-11", "2026-12-11", "booked"),
-        ("2026-12-12", "2026-12-31", "available")]
+        ("2026-12-01", "2026-12-10", "available"),
+        ("2026-12-11", "2026-12-11", "booked"),
+        ("2026-12-12", "2026-12-31", "available"),
+    ]
 
 
 def test_no_hits_is_exit_0_and_empty_in_every_format(small):
-    assert small("search", "zzzz", "-f", "tsv").stdout == "handle\tname\tcity\tskills\temail\tphone\n"
+    assert (
+        small("search", "zzzz", "-f", "tsv").stdout == "handle\tname\tcity\tskills\temail\tphone\n"
+    )
     assert json.loads(small("search", "zzzz", "--json").stdout) == []
-    assert small("search", "zzzz", "-f", "csv").stdout.strip() == "handle,name,city,skills,email,phone"
+    assert (
+        small("search", "zzzz", "-f", "csv").stdout.strip() == "handle,name,city,skills,email,phone"
+    )
     assert small("search", "zzzz", "-f", "mutt").stdout.startswith("zpp: 0 addresses")
 
 
-@pytest.mark.parametrize("typo, hint", [("montge", "Montage"), ("camra", "Camera"), ("kowalcyk", "Kowalczyk"), ("soberg", "Solberg")])
+@pytest.mark.parametrize(
+    "typo, hint",
+    [("montge", "Montage"), ("camra", "Camera"), ("kowalcyk", "Kowalczyk"), ("soberg", "Solberg")],
+)
 def test_did_you_mean_on_a_terminal_table(small, typo, hint):
     result = small("search", typo, "-f", "table")
     assert result.exit_code == 0 and result.stdout == ""
@@ -155,7 +308,22 @@ def test_mutt_format(small):
     assert out[1] == "lukasz@example.org\tŁukasz Kowalczyk\tMontage"
 
 
-HOSTILE = ['"', 'o"brien', "AND (", "NEAR(a b)", "*", "-camera", "camera:", "a OR b", "'", "((", "^x", "NOT", "\x00", "🎬"]
+HOSTILE = [
+    '"',
+    'o"brien',
+    "AND (",
+    "NEAR(a b)",
+    "*",
+    "-camera",
+    "camera:",
+    "a OR b",
+    "'",
+    "((",
+    "^x",
+    "NOT",
+    "\x00",
+    "🎬",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -164,7 +332,9 @@ def test_hostile_text_is_searched_as_words(small, text):
     assert result.exit_code == 0, result.stderr
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=40))
 def test_any_text_never_breaks_fts(tmp_path_factory, text):
     c = sqlite3.connect(":memory:")
@@ -174,10 +344,12 @@ def test_any_text_never_breaks_fts(tmp_path_factory, text):
     expr = search.match_expression(text)
     if expr is not None:
         c.execute("SELECT * FROM members_fts WHERE members_fts MATCH ?", (expr,)).fetchall()
-    assert expr is None or not re.search(r'(^|\s)(AND|OR|NOT|NEAR)(\s|$)', expr)
+    assert expr is None or not re.search(r"(^|\s)(AND|OR|NOT|NEAR)(\s|$)", expr)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=30))
 def test_any_query_through_the_cli_exits_0_or_1_without_traceback(small, text):
     result = small("search", "-f", "tsv", "--", text)
@@ -190,7 +362,11 @@ def test_index_follows_every_write(small):
     small("member", "edit", "orjan", "--city", "Laren", ok=True)
     assert handles(small("search", "laren", "-f", "tsv")) == ["orjan"]
     small("skill", "alias", "sound design", "klankontwerp", ok=True)
-    assert sorted(handles(small("search", "klankontwerp", "-f", "tsv"))) == ["friederike", "mikkel", "orjan"]
+    assert sorted(handles(small("search", "klankontwerp", "-f", "tsv"))) == [
+        "friederike",
+        "mikkel",
+        "orjan",
+    ]
     small("member", "rm", "orjan", "--yes", ok=True)
     assert handles(small("search", "solberg", "-f", "tsv")) == []
 
@@ -216,11 +392,29 @@ def test_piped_search_imports_no_heavy_modules(example_db):
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "zppcli", "search", "montage", "--skill", "camera", "--free", "+1..+3"],
-        capture_output=True, text=True, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "zppcli",
+            "search",
+            "montage",
+            "--skill",
+            "camera",
+            "--free",
+            "+1..+3",
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     assert proc.returncode == 0, proc.stderr[-500:]
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "sqlite3" in imported  # the check can see imports at all
     for heavy in ("rich", "sqlite_utils", "pydantic", "phonenumbers", "vobject", "icalendar"):
         assert not any(m == heavy or m.startswith(heavy + ".") for m in imported), heavy
@@ -230,17 +424,31 @@ def test_fast_front_knows_exactly_the_flags_of_the_typer_command():
     from zppcli.cli.application import load_command
     from zppcli.cli.searching import fast_parser
 
-    typer_flags = {o for p in load_command("search").params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+    typer_flags = {
+        o
+        for p in load_command("search").params
+        for o in (*p.opts, *p.secondary_opts)
+        if o.startswith("-")
+    }
     fast_flags = {o for action in fast_parser()._actions for o in action.option_strings}
     assert typer_flags - {"-h", "--help"} == fast_flags
 
 
-@pytest.mark.parametrize("args", [
-    ["montage"], ["--skill", "montage", "--level", "expert", "--json"], ["camera", "-f", "csv", "--sort", "city"],
-    ["--free", "+10..+14", "--skill", "sound design", "-n", "3"], ["--mentor", "camera", "-f", "mutt"],
-    ["--skill", "camra"], ["--free", "gisteren"], ["--level", "guru", "--skill", "camera"],
-    ["-f", "tsv", "--", "-camera"], ["--sort", "shoe"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["montage"],
+        ["--skill", "montage", "--level", "expert", "--json"],
+        ["camera", "-f", "csv", "--sort", "city"],
+        ["--free", "+10..+14", "--skill", "sound design", "-n", "3"],
+        ["--mentor", "camera", "-f", "mutt"],
+        ["--skill", "camra"],
+        ["--free", "gisteren"],
+        ["--level", "guru", "--skill", "camera"],
+        ["-f", "tsv", "--", "-camera"],
+        ["--sort", "shoe"],
+    ],
+)
 def test_fast_front_and_typer_answer_alike(example_db, run, args):
     fast = zpp_subprocess("search", *args)  # python -m zppcli: main() takes the fast front
     slow = run("search", *args)  # CliRunner: through typer
@@ -249,7 +457,9 @@ def test_fast_front_and_typer_answer_alike(example_db, run, args):
 
 def test_fast_front_leaves_help_and_usage_errors_to_typer(example_db):
     help_text = zpp_subprocess("search", "--help")
-    assert help_text.returncode == 0 and "--free" in help_text.stdout and "unknown" in help_text.stdout
+    assert (
+        help_text.returncode == 0 and "--free" in help_text.stdout and "unknown" in help_text.stdout
+    )
     bad = zpp_subprocess("search", "--no-such-flag")
     assert bad.returncode == 2 and "No such option" in bad.stderr
     negative = zpp_subprocess("search", "--limit", "-3")

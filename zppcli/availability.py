@@ -36,8 +36,13 @@ def _day(d: date, delta: int) -> str:
 
 
 def set_period(
-    tx: Tx, member_id: str, start: date, end: date, status: str,
-    hours: float | None = None, note: str = "",
+    tx: Tx,
+    member_id: str,
+    start: date,
+    end: date,
+    status: str,
+    hours: float | None = None,
+    note: str = "",
 ) -> str:
     if end < start:
         raise InvalidInput("to", end.isoformat(), f"is before from ({start.isoformat()})")
@@ -45,8 +50,14 @@ def set_period(
     clear(tx, member_id, start, end)
     return tx.insert(
         "availability",
-        {"member_id": member_id, "start_date": start.isoformat(), "end_date": end.isoformat(),
-         "status": status, "hours_per_week": hours, "note": note.strip()},
+        {
+            "member_id": member_id,
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "status": status,
+            "hours_per_week": hours,
+            "note": note.strip(),
+        },
     )
 
 
@@ -65,8 +76,14 @@ def clear(tx: Tx, member_id: str, start: date | None = None, end: date | None = 
             tx.update("availability", row["id"], {"end_date": _day(start, -1)})
             tx.insert(
                 "availability",
-                {"member_id": member_id, "start_date": _day(end, 1), "end_date": row["end_date"],
-                 "status": row["status"], "hours_per_week": row["hours_per_week"], "note": row["note"]},
+                {
+                    "member_id": member_id,
+                    "start_date": _day(end, 1),
+                    "end_date": row["end_date"],
+                    "status": row["status"],
+                    "hours_per_week": row["hours_per_week"],
+                    "note": row["note"],
+                },
             )
         elif keeps_head:
             tx.update("availability", row["id"], {"end_date": _day(start, -1)})
@@ -78,8 +95,10 @@ def clear(tx: Tx, member_id: str, start: date | None = None, end: date | None = 
 
 
 def periods(
-    conn: sqlite3.Connection, member_ids: list[str] | None = None,
-    start: date | None = None, end: date | None = None,
+    conn: sqlite3.Connection,
+    member_ids: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> list[sqlite3.Row]:
     sql = """SELECT a.*, m.handle, m.display_name FROM availability a
                JOIN members m ON m.id = a.member_id AND m.deleted = 0

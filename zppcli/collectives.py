@@ -38,7 +38,9 @@ def resolve(conn: sqlite3.Connection, ref: str, field: str = "collective") -> sq
     return row
 
 
-def add(tx: Tx, name: str, handle: str | None = None, description: str = "", website: str = "") -> str:
+def add(
+    tx: Tx, name: str, handle: str | None = None, description: str = "", website: str = ""
+) -> str:
     if not name.strip():
         raise InvalidInput("name", name, "a collective needs a name")
     handle = names.check_handle(handle or slug(name)[:40])
@@ -46,8 +48,12 @@ def add(tx: Tx, name: str, handle: str | None = None, description: str = "", web
         raise Conflict(f"collective {name!r} (handle {handle!r}) already exists")
     tx.insert(
         "collectives",
-        {"handle": handle, "name": name.strip(), "description": description.strip(),
-         "website": check_url(website, "website")},
+        {
+            "handle": handle,
+            "name": name.strip(),
+            "description": description.strip(),
+            "website": check_url(website, "website"),
+        },
     )
     return handle
 
@@ -77,8 +83,14 @@ def listing(conn: sqlite3.Connection) -> list[dict]:
              FROM collectives c WHERE c.deleted = 0"""
     ).fetchall()
     out = [
-        {"handle": r["handle"], "name": r["name"], "members": r["size"],
-         "website": r["website"], "description": r["description"], "id": r["id"]}
+        {
+            "handle": r["handle"],
+            "name": r["name"],
+            "members": r["size"],
+            "website": r["website"],
+            "description": r["description"],
+            "id": r["id"],
+        }
         for r in rows
     ]
     return sorted(out, key=lambda c: fold(c["name"]))
@@ -91,5 +103,10 @@ def members_of(conn: sqlite3.Connection, collective_id: str) -> list[dict]:
             WHERE cm.collective_id = ? AND cm.deleted = 0""",
         (collective_id,),
     ).fetchall()
-    rows = sorted(rows, key=lambda r: names.dutch_sort_key(r["given_name"], r["particle"], r["family_name"]))
-    return [{"handle": r["handle"], "name": r["display_name"], "role": r["role"], "city": r["city"]} for r in rows]
+    rows = sorted(
+        rows, key=lambda r: names.dutch_sort_key(r["given_name"], r["particle"], r["family_name"])
+    )
+    return [
+        {"handle": r["handle"], "name": r["display_name"], "role": r["role"], "city": r["city"]}
+        for r in rows
+    ]

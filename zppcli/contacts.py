@@ -28,7 +28,12 @@ def split_typed(text: str, types: tuple[str, ...]) -> tuple[str | None, str]:
 def normalize_email(value: str, field: str = "email") -> str:
     text = value.strip()
     local = text.rpartition("@")[0]
-    if not re.match(_EMAIL_PATTERN, text) or ".." in text or local.startswith(".") or local.endswith("."):
+    if (
+        not re.match(_EMAIL_PATTERN, text)
+        or ".." in text
+        or local.startswith(".")
+        or local.endswith(".")
+    ):
         raise InvalidInput(field, value, "not a valid e-mail address (like naam@voorbeeld.nl)")
     # Stored lower-cased: duplicates are found with an index, and no mail
     # provider in use treats the local part as case-sensitive.
@@ -50,7 +55,9 @@ def normalize_phone(value: str, field: str = "phone") -> tuple[str, bool]:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidInput(field, value, "not a valid phone number (like 06 12345678 or +31 35 123 4567)")
+        raise InvalidInput(
+            field, value, "not a valid phone number (like 06 12345678 or +31 35 123 4567)"
+        )
     mobile = phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), mobile
 

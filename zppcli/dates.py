@@ -11,10 +11,15 @@ from zppcli.errors import InvalidInput
 WEEKDAYS = {
     name: i
     for i, names in enumerate(
-        [("monday", "mon", "maandag", "ma"), ("tuesday", "tue", "dinsdag", "di"),
-         ("wednesday", "wed", "woensdag", "wo"), ("thursday", "thu", "donderdag", "do"),
-         ("friday", "fri", "vrijdag", "vr"), ("saturday", "sat", "zaterdag", "za"),
-         ("sunday", "sun", "zondag", "zo")]
+        [
+            ("monday", "mon", "maandag", "ma"),
+            ("tuesday", "tue", "dinsdag", "di"),
+            ("wednesday", "wed", "woensdag", "wo"),
+            ("thursday", "thu", "donderdag", "do"),
+            ("friday", "fri", "vrijdag", "vr"),
+            ("saturday", "sat", "zaterdag", "za"),
+            ("sunday", "sun", "zondag", "zo"),
+        ]
     )
     for name in names
 }

@@ -21,7 +21,9 @@ def bundled_text() -> str:
     packaged = resources.files("zppcli").joinpath("examples/hilversum.toml")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parent.parent / "examples" / "hilversum.toml").read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "examples" / "hilversum.toml").read_text(
+        encoding="utf-8"
+    )
 
 
 def loaded_on(conn) -> str | None:
@@ -39,8 +41,13 @@ def load(tx: Tx, text: str, today: date) -> dict[str, int]:
     if data.get("format") != 1:
         raise InvalidInput("format", data.get("format"), "this zpp reads format = 1")
     for item in data.get("skill", []):
-        skills.add_skill(tx, item["name"], item.get("aliases", []), item.get("category", ""),
-                         item.get("description", ""))
+        skills.add_skill(
+            tx,
+            item["name"],
+            item.get("aliases", []),
+            item.get("category", ""),
+            item.get("description", ""),
+        )
     handles = {}
     for item in data.get("collective", []):
         handles[item["handle"]] = collectives.add(
@@ -49,7 +56,8 @@ def load(tx: Tx, text: str, today: date) -> dict[str, int]:
     for item in data.get("member", []):
         _load_member(tx, item, today)
     tx.conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('example_loaded', ?)", (today.isoformat(),)
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('example_loaded', ?)",
+        (today.isoformat(),),
     )
     return {k: len(data.get(k, [])) for k in ("member", "skill", "collective")}
 
@@ -69,7 +77,11 @@ def _load_member(tx: Tx, item: dict[str, Any], today: date) -> None:
         collectives.join(tx, collectives.resolve(tx.conn, coll)["id"], member_id, role or "member")
     for period in item.get("availability", []):
         availability.set_period(
-            tx, member_id,
-            today + timedelta(days=int(period["from"])), today + timedelta(days=int(period["to"])),
-            period["status"], period.get("hours"), period.get("note", ""),
+            tx,
+            member_id,
+            today + timedelta(days=int(period["from"])),
+            today + timedelta(days=int(period["to"])),
+            period["status"],
+            period.get("hours"),
+            period.get("note", ""),
         )

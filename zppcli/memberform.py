@@ -17,8 +17,18 @@ HEADER = """\
 # visibility: public | network | private.  day_rate: whole euros (remove the line for none).
 """
 LIST_FIELDS = ("links", "languages", "tags")
-TEXT_FIELDS = ("given_name", "particle", "family_name", "handle", "visibility", "city",
-               "region", "website", "bio", "note")
+TEXT_FIELDS = (
+    "given_name",
+    "particle",
+    "family_name",
+    "handle",
+    "visibility",
+    "city",
+    "region",
+    "website",
+    "bio",
+    "note",
+)
 
 
 def to_form(rec: dict[str, Any]) -> str:
@@ -32,10 +42,13 @@ def to_form(rec: dict[str, Any]) -> str:
     data["phones"] = [f"{p['type']}={p['value']}" for p in rec["phones"]]
     data["skills"] = [
         f"{s['skill']}:{s['level']}" + (":mentor" if s["can_mentor"] else "")
-        for s in rec["skills"] if not (s["wants_to_learn"] and s["level"] == "learning")
+        for s in rec["skills"]
+        if not (s["wants_to_learn"] and s["level"] == "learning")
     ]
     data["learn"] = [s["skill"] for s in rec["skills"] if s["wants_to_learn"]]
-    return HEADER.format(name=rec["name"], handle=rec["handle"]) + tomli_w.dumps(data, multiline_strings=True)
+    return HEADER.format(name=rec["name"], handle=rec["handle"]) + tomli_w.dumps(
+        data, multiline_strings=True
+    )
 
 
 def parse_form(text: str) -> MemberInput:
@@ -46,10 +59,12 @@ def parse_form(text: str) -> MemberInput:
     known = {*TEXT_FIELDS, *LIST_FIELDS, "day_rate", "emails", "phones", "skills", "learn"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise InvalidInput("form field", unknown[0], f"unknown; the form knows {', '.join(sorted(known))}")
+        raise InvalidInput(
+            "form field", unknown[0], f"unknown; the form knows {', '.join(sorted(known))}"
+        )
     for key in (*LIST_FIELDS, "emails", "phones", "skills", "learn"):
         if not isinstance(data.get(key, []), list):
-            raise InvalidInput(key, data[key], "must be a list, like [\"a\", \"b\"]")
+            raise InvalidInput(key, data[key], 'must be a list, like ["a", "b"]')
     values = {k: data.get(k, "") for k in TEXT_FIELDS} | {k: data.get(k, []) for k in LIST_FIELDS}
     values["day_rate"] = data.get("day_rate")
     return MemberInput(

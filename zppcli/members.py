@@ -20,8 +20,20 @@ if TYPE_CHECKING:
 
 VISIBILITIES = ("public", "network", "private")
 SCALARS = (
-    "given_name", "particle", "family_name", "handle", "city", "region", "website",
-    "bio", "note", "visibility", "day_rate", "links", "languages", "tags",
+    "given_name",
+    "particle",
+    "family_name",
+    "handle",
+    "city",
+    "region",
+    "website",
+    "bio",
+    "note",
+    "visibility",
+    "day_rate",
+    "links",
+    "languages",
+    "tags",
 )
 UUID_PREFIX_RE = re.compile(r"^[0-9a-f]{4,8}(-[0-9a-f]{0,4}){0,3}(-[0-9a-f]{0,12})?$")
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
@@ -35,11 +47,16 @@ class MemberInput:
     """
 
     def __init__(
-        self, values: dict[str, Any] | None = None,
-        emails: list[tuple[str, str]] | None = None, phones: list[tuple[str, str]] | None = None,
-        add_emails: list[tuple[str, str]] = (), remove_emails: list[str] = (),
-        add_phones: list[tuple[str, str]] = (), remove_phones: list[str] = (),
-        skills: list[skills.SkillSpec] | None = None, set_skills: list[skills.SkillSpec] = (),
+        self,
+        values: dict[str, Any] | None = None,
+        emails: list[tuple[str, str]] | None = None,
+        phones: list[tuple[str, str]] | None = None,
+        add_emails: list[tuple[str, str]] = (),
+        remove_emails: list[str] = (),
+        add_phones: list[tuple[str, str]] = (),
+        remove_phones: list[str] = (),
+        skills: list[skills.SkillSpec] | None = None,
+        set_skills: list[skills.SkillSpec] = (),
         remove_skills: list[str] = (),
     ):
         self.values = dict(values or {})  # SCALARS
@@ -81,7 +98,9 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
                 try:
                     value = int(str(value).strip().lstrip("€").replace(".", ""))
                 except ValueError:
-                    raise InvalidInput("day rate", value, "a whole number of euros, like 450") from None
+                    raise InvalidInput(
+                        "day rate", value, "a whole number of euros, like 450"
+                    ) from None
                 if value < 0:
                     raise InvalidInput("day rate", value, "cannot be negative")
         elif key == "handle":
@@ -107,7 +126,9 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
 
 # -- lookups -------------------------------------------------------------------
 def get_row(conn: sqlite3.Connection, member_id: str) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM members WHERE id = ? AND deleted = 0", (member_id,)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM members WHERE id = ? AND deleted = 0", (member_id,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"member {member_id!r} not found")
     return row
@@ -188,10 +209,16 @@ def add(tx: Tx, full_name: str | None, data: MemberInput) -> str:
     values = check_values(data.values)
     if full_name is not None:
         name = names.split_name(full_name)
-        values = {"given_name": name.given, "particle": name.particle, "family_name": name.family} | values
+        values = {
+            "given_name": name.given,
+            "particle": name.particle,
+            "family_name": name.family,
+        } | values
     if not values.get("given_name") and not values.get("family_name"):
         raise InvalidInput("name", full_name or "", "a member needs a name")
-    name = names.Name(values.get("given_name", ""), values.get("particle", ""), values.get("family_name", ""))
+    name = names.Name(
+        values.get("given_name", ""), values.get("particle", ""), values.get("family_name", "")
+    )
     if "handle" in values:
         if find_by_handle(tx.conn, values["handle"]) is not None:
             raise Conflict(f"handle {values['handle']!r} is taken; choose another with --handle")
@@ -237,7 +264,8 @@ def _apply_children(tx: Tx, member_id: str, data: MemberInput) -> None:
     if data.skills is not None:
         keep = {skills.resolve(tx.conn, s.ref).id for s in data.skills}
         for row in tx.conn.execute(
-            "SELECT id, skill_id FROM member_skills WHERE member_id = ? AND deleted = 0", (member_id,)
+            "SELECT id, skill_id FROM member_skills WHERE member_id = ? AND deleted = 0",
+            (member_id,),
         ).fetchall():
             if row["skill_id"] not in keep:
                 tx.delete("member_skills", row["id"])
@@ -333,8 +361,14 @@ def records(conn: sqlite3.Connection, member_ids: list[str] | None = None) -> li
             chunk,
         ):
             avail_rows[a["member_id"]].append(
-                {"id": a["id"], "from": a["start_date"], "to": a["end_date"], "status": a["status"],
-                 "hours_per_week": a["hours_per_week"], "note": a["note"]}
+                {
+                    "id": a["id"],
+                    "from": a["start_date"],
+                    "to": a["end_date"],
+                    "status": a["status"],
+                    "hours_per_week": a["hours_per_week"],
+                    "note": a["note"],
+                }
             )
         skill_rows.update(skills.member_skills(conn, chunk))
     out = [
@@ -366,7 +400,12 @@ def records(conn: sqlite3.Connection, member_ids: list[str] | None = None) -> li
         }
         for r in rows
     ]
-    out.sort(key=lambda m: (*names.dutch_sort_key(m["given_name"], m["particle"], m["family_name"]), m["id"]))
+    out.sort(
+        key=lambda m: (
+            *names.dutch_sort_key(m["given_name"], m["particle"], m["family_name"]),
+            m["id"],
+        )
+    )
     return out
 
 
@@ -384,7 +423,9 @@ def summary(rec: dict[str, Any]) -> dict[str, Any]:
         "name": rec["name"],
         "city": rec["city"],
         "skills": ", ".join(
-            f"{s['skill']} ({s['level']})" for s in rec["skills"] if not s["wants_to_learn"] or s["level"] != "learning"
+            f"{s['skill']} ({s['level']})"
+            for s in rec["skills"]
+            if not s["wants_to_learn"] or s["level"] != "learning"
         ),
         "email": rec["emails"][0]["value"] if rec["emails"] else "",
         "phone": rec["phones"][0]["value"] if rec["phones"] else "",
@@ -394,7 +435,13 @@ def summary(rec: dict[str, Any]) -> dict[str, Any]:
 
 def sort_records(recs: list[dict[str, Any]], by: str = "name") -> list[dict[str, Any]]:
     if by == "city":
-        return sorted(recs, key=lambda m: (fold(m["city"]) or "\uffff", *names.dutch_sort_key(m["given_name"], m["particle"], m["family_name"])))
+        return sorted(
+            recs,
+            key=lambda m: (
+                fold(m["city"]) or "\uffff",
+                *names.dutch_sort_key(m["given_name"], m["particle"], m["family_name"]),
+            ),
+        )
     return recs
 
 
@@ -403,14 +450,16 @@ def card(rec: dict[str, Any]) -> dict[str, Any]:
     from zppcli.contacts import format_phone
 
     def typed(items, show=lambda v: v):
-        return [f"{show(i['value'])} ({i['type']}{', private' if i['private'] else ''})" for i in items]
+        return [
+            f"{show(i['value'])} ({i['type']}{', private' if i['private'] else ''})" for i in items
+        ]
 
     has = [s for s in rec["skills"] if not (s["wants_to_learn"] and s["level"] == "learning")]
     shared = {
         "public": "shared outside the directory (exports, announcements)",
         "network": "shared within the network; left out of exports unless --include-private",
         "private": "in this directory only: never announced or in mutt output; left out of"
-                   " exports unless --include-private",
+        " exports unless --include-private",
     }[rec["visibility"]]
     return {
         "name": rec["name"],
@@ -419,7 +468,9 @@ def card(rec: dict[str, Any]) -> dict[str, Any]:
         "email": typed(rec["emails"]),
         "phone": typed(rec["phones"], format_phone),
         "city": ", ".join(x for x in (rec["city"], rec["region"]) if x),
-        "skills": [f"{s['skill']} ({s['level']}{', mentor' if s['can_mentor'] else ''})" for s in has],
+        "skills": [
+            f"{s['skill']} ({s['level']}{', mentor' if s['can_mentor'] else ''})" for s in has
+        ],
         "wants to learn": [s["skill"] for s in rec["skills"] if s["wants_to_learn"]],
         "collectives": [f"{c['name']} ({c['role']})" for c in rec["collectives"]],
         "availability": [
@@ -427,7 +478,8 @@ def card(rec: dict[str, Any]) -> dict[str, Any]:
             + (f" {a['hours_per_week']:g}h/week" if a["hours_per_week"] is not None else "")
             + (f" ({a['note']})" if a["note"] else "")
             for a in rec["availability"]
-        ] or "unknown",
+        ]
+        or "unknown",
         "languages": rec["languages"],
         "day rate": f"€{rec['day_rate']}" if rec["day_rate"] is not None else "",
         "tags": rec["tags"],

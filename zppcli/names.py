@@ -11,9 +11,43 @@ from zppcli.textfold import fold
 # Words that make up a tussenvoegsel ("van den", "in 't", "op ten" ...), and a
 # few from neighbouring languages that Dutch directories treat the same way.
 PARTICLE_WORDS = {
-    "van", "de", "den", "der", "het", "'t", "t", "te", "ten", "ter", "in", "op", "aan",
-    "bij", "uit", "onder", "over", "voor", "d'", "'s", "la", "le", "du", "des", "da",
-    "di", "del", "della", "dos", "von", "zu", "vom", "zum", "zur", "am", "im", "l'",
+    "van",
+    "de",
+    "den",
+    "der",
+    "het",
+    "'t",
+    "t",
+    "te",
+    "ten",
+    "ter",
+    "in",
+    "op",
+    "aan",
+    "bij",
+    "uit",
+    "onder",
+    "over",
+    "voor",
+    "d'",
+    "'s",
+    "la",
+    "le",
+    "du",
+    "des",
+    "da",
+    "di",
+    "del",
+    "della",
+    "dos",
+    "von",
+    "zu",
+    "vom",
+    "zum",
+    "zur",
+    "am",
+    "im",
+    "l'",
 }
 # Prefixes that belong to the family name and are sorted with it: El Amrani.
 FAMILY_PREFIXES = {"el", "al", "ben", "bin", "ibn", "abu", "ait", "bou", "mac", "mc", "o'"}
@@ -48,9 +82,7 @@ def split_name(full: str) -> Name:
         raise InvalidInput("name", full, "a member needs a name")
     if len(words) == 1:
         return Name(words[0], "", "")
-    start = next(
-        (i for i in range(1, len(words) - 1) if words[i].lower() in PARTICLE_WORDS), None
-    )
+    start = next((i for i in range(1, len(words) - 1) if words[i].lower() in PARTICLE_WORDS), None)
     if start is None:
         cut = len(words) - 1
         while cut > 1 and words[cut - 1].lower() in FAMILY_PREFIXES:
@@ -80,6 +112,8 @@ def check_handle(handle: str) -> str:
     value = handle.strip().lower()
     if not HANDLE_RE.match(value) or value.endswith("-"):
         raise InvalidInput(
-            "handle", handle, "use 2-40 lower-case letters, digits and dashes, starting with a letter or digit"
+            "handle",
+            handle,
+            "use 2-40 lower-case letters, digits and dashes, starting with a letter or digit",
         )
     return value

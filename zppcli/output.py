@@ -36,7 +36,9 @@ def flat(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(flat(v) if not isinstance(v, dict) else json.dumps(v, ensure_ascii=False) for v in value)
+        return ", ".join(
+            flat(v) if not isinstance(v, dict) else json.dumps(v, ensure_ascii=False) for v in value
+        )
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -107,18 +109,25 @@ def render_record(rec: dict[str, Any], fmt: str, *, stream: TextIO | None = None
         render(pairs, fmt, ["field", "value"], stream=stream)
 
 
-def _table(rows: list[dict], cols: list[str], title: str | None, stream: TextIO, header: bool = True) -> None:
+def _table(
+    rows: list[dict], cols: list[str], title: str | None, stream: TextIO, header: bool = True
+) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     table = Table(
-        title=title, show_header=header, header_style="bold",
-        box=box.SIMPLE_HEAD if header else None, pad_edge=False,
+        title=title,
+        show_header=header,
+        header_style="bold",
+        box=box.SIMPLE_HEAD if header else None,
+        pad_edge=False,
     )
     for col in cols:
         table.add_column(
-            col, overflow="fold", no_wrap=col in ("handle", "phone", "id", "field"),
+            col,
+            overflow="fold",
+            no_wrap=col in ("handle", "phone", "id", "field"),
             style="bold" if not header and col == "field" else None,
         )
     for row in rows:

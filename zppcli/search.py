@@ -14,7 +14,8 @@ import sqlite3
 from datetime import date
 
 from zppcli.errors import InvalidInput
-from zppcli.skills import LEVELS, resolve as resolve_skill
+from zppcli.skills import LEVELS
+from zppcli.skills import resolve as resolve_skill
 from zppcli.textfold import fold
 
 SORTS = ("relevance", "name", "city")
@@ -27,14 +28,31 @@ class Filters:
     than a piped search may spend on start-up.
     """
 
-    FIELDS = ("query", "skills", "level", "free", "city", "collective", "tag", "lang", "mentor",
-              "learner")
+    FIELDS = (
+        "query",
+        "skills",
+        "level",
+        "free",
+        "city",
+        "collective",
+        "tag",
+        "lang",
+        "mentor",
+        "learner",
+    )
 
     def __init__(
-        self, query: str | None = None, skills: list[str] | None = None, level: str | None = None,
-        free: tuple[date, date] | None = None, city: str | None = None,
-        collective: str | None = None, tag: str | None = None, lang: str | None = None,
-        mentor: str | None = None, learner: str | None = None,
+        self,
+        query: str | None = None,
+        skills: list[str] | None = None,
+        level: str | None = None,
+        free: tuple[date, date] | None = None,
+        city: str | None = None,
+        collective: str | None = None,
+        tag: str | None = None,
+        lang: str | None = None,
+        mentor: str | None = None,
+        learner: str | None = None,
     ):
         self.query = query
         self.skills = list(skills or [])  # all of them
@@ -58,17 +76,33 @@ class Filters:
 
     @classmethod
     def from_flags(
-        cls, query=None, skill=None, level=None, free=None, city=None, collective=None,
-        tag=None, lang=None, mentor=None, learner=None,
+        cls,
+        query=None,
+        skill=None,
+        level=None,
+        free=None,
+        city=None,
+        collective=None,
+        tag=None,
+        lang=None,
+        mentor=None,
+        learner=None,
     ) -> Filters:
         """From the command-line flags, validated (levels, dates)."""
         from zppcli.dates import parse_range
         from zppcli.skills import check_level
 
         return cls(
-            query=query, skills=list(skill or []), level=check_level(level) if level else None,
-            free=parse_range(free, "free") if free else None, city=city, collective=collective,
-            tag=tag, lang=lang, mentor=mentor, learner=learner,
+            query=query,
+            skills=list(skill or []),
+            level=check_level(level) if level else None,
+            free=parse_range(free, "free") if free else None,
+            city=city,
+            collective=collective,
+            tag=tag,
+            lang=lang,
+            mentor=mentor,
+            learner=learner,
         )
 
     def is_empty(self) -> bool:
@@ -96,9 +130,14 @@ class Filters:
         if self.free:
             a, b = self.free
             parts.append(f"free {a.isoformat()}" + (f"..{b.isoformat()}" if b != a else ""))
-        for label, value in (("city", self.city), ("collective", self.collective), ("tag", self.tag),
-                             ("language", self.lang), ("mentors of", self.mentor),
-                             ("learners of", self.learner)):
+        for label, value in (
+            ("city", self.city),
+            ("collective", self.collective),
+            ("tag", self.tag),
+            ("language", self.lang),
+            ("mentors of", self.mentor),
+            ("learners of", self.learner),
+        ):
             if value:
                 parts.append(f"{label} {value}")
         return ", ".join(parts) or "everyone"
@@ -148,7 +187,7 @@ def find(
         where.append("hit.members_fts MATCH ?")
         params.append(expr)
         order = "hit.rank"
-    levels = LEVELS[LEVELS.index(f.level):] if f.level else LEVELS
+    levels = LEVELS[LEVELS.index(f.level) :] if f.level else LEVELS
     for ref in f.skills:
         where.append(
             "EXISTS (SELECT 1 FROM member_skills ms WHERE ms.member_id = m.id AND ms.deleted = 0"

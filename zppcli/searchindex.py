@@ -58,8 +58,13 @@ def _documents(conn: sqlite3.Connection, ids: list[str]) -> list[tuple]:
         ids,
     ):
         meta = " ".join(
-            [m["city"], m["region"], *json.loads(m["tags"]), *json.loads(m["languages"]),
-             *collectives[m["id"]]]
+            [
+                m["city"],
+                m["region"],
+                *json.loads(m["tags"]),
+                *json.loads(m["languages"]),
+                *collectives[m["id"]],
+            ]
         )
         docs.append(
             (

@@ -27,7 +27,9 @@ class Skill(namedtuple("Skill", "id name category description aliases", defaults
         return slug(self.name)
 
 
-SkillSpec = namedtuple("SkillSpec", "ref level mentor wants_to_learn", defaults=("competent", False, False))
+SkillSpec = namedtuple(
+    "SkillSpec", "ref level mentor wants_to_learn", defaults=("competent", False, False)
+)
 SkillSpec.__doc__ = "What `--skill camera:expert:mentor` asks for."
 
 
@@ -87,9 +89,7 @@ def resolve(conn: sqlite3.Connection, ref: str, field: str = "skill") -> Skill:
     if skill is None:
         hints = suggest(conn, ref)
         hint = f"did you mean {' or '.join(repr(h) for h in hints)}? " if hints else ""
-        raise NotFound(
-            f"{field} {ref!r}: unknown skill; {hint}add it with `zpp skill add {ref!r}`"
-        )
+        raise NotFound(f"{field} {ref!r}: unknown skill; {hint}add it with `zpp skill add {ref!r}`")
     return skill
 
 
@@ -161,7 +161,9 @@ def add_alias(tx: Tx, skill_ref: str, alias: str) -> Skill:
 
         raise Conflict(f"alias {alias!r} already names skill {other.name!r}")
     if other is None:
-        tx.upsert("skill_aliases", alias_id(skill.id, alias), {"skill_id": skill.id, "alias": alias})
+        tx.upsert(
+            "skill_aliases", alias_id(skill.id, alias), {"skill_id": skill.id, "alias": alias}
+        )
     return skill
 
 
@@ -169,7 +171,9 @@ def remove_alias(tx: Tx, alias: str) -> Skill:
     skill = resolve(tx.conn, alias, "alias")
     if fold(alias) == fold(skill.name):
         raise InvalidInput("alias", alias, "is the skill's name, not an alias")
-    tx.delete_where("skill_aliases", "skill_id = ? AND id = ?", (skill.id, alias_id(skill.id, alias)))
+    tx.delete_where(
+        "skill_aliases", "skill_id = ? AND id = ?", (skill.id, alias_id(skill.id, alias))
+    )
     return skill
 
 
@@ -245,4 +249,6 @@ def usage_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
              FROM member_skills ms JOIN members m ON m.id = ms.member_id AND m.deleted = 0
             WHERE ms.deleted = 0 GROUP BY ms.skill_id"""
     )
-    return {r[0]: {k: r[k] or 0 for k in ("members", "experts", "learners", "mentors")} for r in rows}
+    return {
+        r[0]: {k: r[k] or 0 for k in ("members", "experts", "learners", "mentors")} for r in rows
+    }

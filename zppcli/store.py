@@ -265,8 +265,15 @@ class Tx:
         self.conn.execute(
             "INSERT INTO changes (id, hlc, device_id, tbl, row_id, op, data)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (new_id(), stamp, self.device, table, row_id, op,
-             json.dumps(data, ensure_ascii=False, sort_keys=True)),
+            (
+                new_id(),
+                stamp,
+                self.device,
+                table,
+                row_id,
+                op,
+                json.dumps(data, ensure_ascii=False, sort_keys=True),
+            ),
         )
 
     def _mark(self, table: str, row_id: str, row: dict[str, Any]) -> None:
@@ -282,7 +289,9 @@ class Tx:
             self.dirty_members.add(row_id if column == "id" else member)
 
     def _lookup(self, table: str, row_id: str, column: str) -> str:
-        return self.conn.execute(f"SELECT {column} FROM {table} WHERE id = ?", (row_id,)).fetchone()[0]
+        return self.conn.execute(
+            f"SELECT {column} FROM {table} WHERE id = ?", (row_id,)
+        ).fetchone()[0]
 
     def _refresh_index(self) -> None:
         from zppcli import searchindex

@@ -93,7 +93,7 @@ app = new_app(
     cls=ZppRoot,
     help_text="zpp: the member directory of Hilversum Media Valley's zpp'ers.\n\n"
     "Find each other by skill and availability, export contacts, plan gatherings,\n"
-    "and share one db file safely. Start with `zpp db init --example`."
+    "and share one db file safely. Start with `zpp db init --example`.",
 )
 
 
@@ -107,8 +107,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     pass
-

@@ -24,7 +24,9 @@ def set_(
     from_: Annotated[str, typer.Option("--from", help=DATE_HELP, metavar="DATE")],
     to: Annotated[str, typer.Option("--to", help=DATE_HELP, metavar="DATE")],
     status: Annotated[str, typer.Option(help="available | partly | booked")],
-    hours: Annotated[float | None, typer.Option(help="Hours per week (for partly).", metavar="N")] = None,
+    hours: Annotated[
+        float | None, typer.Option(help="Hours per week (for partly).", metavar="N")
+    ] = None,
     note: Annotated[str, typer.Option(help="A note, like 'draaidagen NPO'.")] = "",
     db: DbOpt = None,
 ) -> None:
@@ -41,9 +43,16 @@ def set_(
 @app.command("list")
 def list_(
     member: Annotated[str | None, typer.Argument(help="Only this member.")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="Periods ending on or after. " + DATE_HELP, metavar="DATE")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Periods starting on or before.", metavar="DATE")] = None,
-    format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Periods ending on or after. " + DATE_HELP, metavar="DATE"),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Periods starting on or before.", metavar="DATE")
+    ] = None,
+    format_: FormatOpt = None,
+    json_: JsonOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """Periods, by member (Dutch name order) and date."""
     from zppcli import availability, dates, members, output
@@ -54,12 +63,23 @@ def list_(
     conn = open_db(db)
     ids = [members.resolve(conn, member)["id"]] if member else None
     rows = [
-        {"handle": r["handle"], "name": r["display_name"], "from": r["start_date"], "to": r["end_date"],
-         "status": r["status"], "hours": r["hours_per_week"], "note": r["note"], "id": r["id"]}
+        {
+            "handle": r["handle"],
+            "name": r["display_name"],
+            "from": r["start_date"],
+            "to": r["end_date"],
+            "status": r["status"],
+            "hours": r["hours_per_week"],
+            "note": r["note"],
+            "id": r["id"],
+        }
         for r in availability.periods(conn, ids, start, end)
     ]
-    output.render(rows, chosen, ["handle", "name", "from", "to", "status", "hours", "note"]
-                  if chosen != "json" else None)
+    output.render(
+        rows,
+        chosen,
+        ["handle", "name", "from", "to", "status", "hours", "note"] if chosen != "json" else None,
+    )
 
 
 @app.command("clear")

@@ -18,7 +18,9 @@ Member = Annotated[str, typer.Argument(help="Handle, id prefix or a name with on
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help='Name, like "De Beeldhaven".')],
-    handle: Annotated[str | None, typer.Option(help="Short handle [default: from the name].")] = None,
+    handle: Annotated[
+        str | None, typer.Option(help="Short handle [default: from the name].")
+    ] = None,
     description: Annotated[str, typer.Option(help="What the collective does.")] = "",
     website: Annotated[str, typer.Option(help="Website.", metavar="URL")] = "",
     db: DbOpt = None,
@@ -38,11 +40,15 @@ def list_(format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None) -
 
     chosen = fmt(format_, json_)
     rows = collectives.listing(open_db(db))
-    output.render(rows, chosen, ["handle", "name", "members", "website"] if chosen != "json" else None)
+    output.render(
+        rows, chosen, ["handle", "name", "members", "website"] if chosen != "json" else None
+    )
 
 
 @app.command("show")
-def show(collective: Collective, format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None) -> None:
+def show(
+    collective: Collective, format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None
+) -> None:
     """A collective and its members with their roles."""
     from zppcli import collectives, output
 
@@ -52,16 +58,27 @@ def show(collective: Collective, format_: FormatOpt = None, json_: JsonOpt = Fal
     people = collectives.members_of(conn, row["id"])
     if chosen == "json":
         output.render_record(
-            {"handle": row["handle"], "name": row["name"], "description": row["description"],
-             "website": row["website"], "id": row["id"], "members": people}, chosen)
+            {
+                "handle": row["handle"],
+                "name": row["name"],
+                "description": row["description"],
+                "website": row["website"],
+                "id": row["id"],
+                "members": people,
+            },
+            chosen,
+        )
         return
-    title = f"{row['name']} ({row['handle']})" + (f": {row['description']}" if row["description"] else "")
+    title = f"{row['name']} ({row['handle']})" + (
+        f": {row['description']}" if row["description"] else ""
+    )
     output.render(people, chosen, ["handle", "name", "role", "city"], title=title)
 
 
 @app.command("join")
 def join(
-    collective: Collective, member: Member,
+    collective: Collective,
+    member: Member,
     role: Annotated[str, typer.Option(help="founder, coordinator, member ...")] = "member",
     db: DbOpt = None,
 ) -> None:

@@ -34,7 +34,9 @@ def writing(db: str | None) -> Iterator:
         conn.close()
 
 
-def fmt(format_: str | None, json_flag: bool = False, allowed: tuple[str, ...] = output.FORMATS) -> str:
+def fmt(
+    format_: str | None, json_flag: bool = False, allowed: tuple[str, ...] = output.FORMATS
+) -> str:
     chosen = output.choose(format_, json_flag)
     if chosen not in allowed:
         raise UsageError(f"format {chosen!r}: use one of {', '.join(allowed)}")

@@ -23,7 +23,9 @@ def path(db: DbOpt = None) -> None:
 
 @app.command("init")
 def init(
-    example: Annotated[bool, typer.Option("--example", help="Load the bundled Hilversum Media Valley directory.")] = False,
+    example: Annotated[
+        bool, typer.Option("--example", help="Load the bundled Hilversum Media Valley directory.")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Create the db (and with --example, fill it with the example directory)."""
@@ -39,18 +41,24 @@ def init(
         loaded = examples.loaded_on(conn)
         conn.close()
         if loaded:
-            typer.echo(f"zpp: {target} already holds the example directory; nothing loaded", err=True)
+            typer.echo(
+                f"zpp: {target} already holds the example directory; nothing loaded", err=True
+            )
             typer.echo(str(target))
             return
         if has:
-            raise Conflict(f"{target} already holds {has} members; use another --db for the example")
+            raise Conflict(
+                f"{target} already holds {has} members; use another --db for the example"
+            )
     with writing(db) as tx:
         if example:
             counts = examples.load(tx, examples.bundled_text(), dates.today())
     if example:
         typer.echo(
             f"loaded {counts['member']} members, {counts['skill']} skills and "
-            f"{counts['collective']} collectives into {target}", err=True)
+            f"{counts['collective']} collectives into {target}",
+            err=True,
+        )
     typer.echo(str(target))
 
 
@@ -66,17 +74,26 @@ def check(format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None) -
     conn = open_db(db)
     integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
     orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
-    rows = [{"item": "path", "value": str(dbmod.resolve_path(db))},
-            {"item": "schema version", "value": conn.execute("PRAGMA user_version").fetchone()[0]},
-            {"item": "integrity", "value": "; ".join(integrity)},
-            {"item": "orphaned rows", "value": len(orphans)}]
+    rows = [
+        {"item": "path", "value": str(dbmod.resolve_path(db))},
+        {"item": "schema version", "value": conn.execute("PRAGMA user_version").fetchone()[0]},
+        {"item": "integrity", "value": "; ".join(integrity)},
+        {"item": "orphaned rows", "value": len(orphans)},
+    ]
     for table in dbmod.table_names(conn):
         if table in ("meta",):
             continue
         has_deleted = any(c[1] == "deleted" for c in conn.execute(f'PRAGMA table_info("{table}")'))
-        live = conn.execute(f'SELECT count(*) FROM "{table}"' + (" WHERE deleted = 0" if has_deleted else "")).fetchone()[0]
+        live = conn.execute(
+            f'SELECT count(*) FROM "{table}"' + (" WHERE deleted = 0" if has_deleted else "")
+        ).fetchone()[0]
         total = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-        rows.append({"item": table, "value": f"{live}" + (f" (+{total - live} deleted)" if total > live else "")})
+        rows.append(
+            {
+                "item": table,
+                "value": f"{live}" + (f" (+{total - live} deleted)" if total > live else ""),
+            }
+        )
     output.render(rows, chosen, ["item", "value"])
     if integrity != ["ok"]:
         raise ZppError(f"integrity check failed: {integrity[0]}")

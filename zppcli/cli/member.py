@@ -18,20 +18,33 @@ from zppcli.cli.options import DbOpt, FormatOpt, JsonOpt, YesOpt
 
 app = new_app("Add, change, show, list and remove members.")
 
+
 def _opt(*names: str, help: str, metavar: str = "TEXT"):
-    return Annotated[str | None, typer.Option(*names, help=help, metavar=metavar, show_default=False)]
+    return Annotated[
+        str | None, typer.Option(*names, help=help, metavar=metavar, show_default=False)
+    ]
 
 
 def _multi(*names: str, help: str, metavar: str = "TEXT"):
-    return Annotated[list[str] | None, typer.Option(*names, help=help, metavar=metavar, show_default=False)]
+    return Annotated[
+        list[str] | None, typer.Option(*names, help=help, metavar=metavar, show_default=False)
+    ]
 
 
 Given = _opt("--given", help="Given name (overrides the split of NAME).")
 Particle = _opt("--particle", help='Tussenvoegsel, like "van den" (overrides the split of NAME).')
 Family = _opt("--family", help="Family name without particle (overrides the split of NAME).")
 Handle = _opt("--handle", help="Short unique handle people type, like joran-vdburg.")
-Emails = _multi("--email", help="E-mail, optionally typed: home=jan@voorbeeld.nl (repeatable).", metavar="[TYPE=]EMAIL")
-Phones = _multi("--phone", help='Phone, optionally typed: "home=035 123 4567" (repeatable).', metavar="[TYPE=]PHONE")
+Emails = _multi(
+    "--email",
+    help="E-mail, optionally typed: home=jan@voorbeeld.nl (repeatable).",
+    metavar="[TYPE=]EMAIL",
+)
+Phones = _multi(
+    "--phone",
+    help='Phone, optionally typed: "home=035 123 4567" (repeatable).',
+    metavar="[TYPE=]PHONE",
+)
 City = _opt("--city", help="City.")
 Region = _opt("--region", help="Region.")
 Website = _opt("--website", help="Website.", metavar="URL")
@@ -41,13 +54,26 @@ Langs = _multi("--lang", help="Language spoken, ISO code like nl, en (repeatable
 Rate = _opt("--rate", help="Day rate in whole euros.", metavar="EUROS")
 Tags = _multi("--tag", help="Tag (repeatable).")
 Note = _opt("--note", help="A note for the directory.")
-Visibility = _opt("--visibility", help="public | network | private (who may see this member outside the directory).", metavar="LEVEL")
-SkillsOpt = _multi("--skill", help="Skill with level: camera:expert, montage:learning, geluid:expert:mentor (repeatable).", metavar="SKILL[:LEVEL][:mentor]")
+Visibility = _opt(
+    "--visibility",
+    help="public | network | private (who may see this member outside the directory).",
+    metavar="LEVEL",
+)
+SkillsOpt = _multi(
+    "--skill",
+    help="Skill with level: camera:expert, montage:learning, geluid:expert:mentor (repeatable).",
+    metavar="SKILL[:LEVEL][:mentor]",
+)
 Learn = _multi("--learn", help="A skill the member wants to learn (repeatable).", metavar="SKILL")
 
 
 def _values(**kwargs) -> dict:
-    mapping = {"given": "given_name", "particle": "particle", "family": "family_name", "rate": "day_rate"}
+    mapping = {
+        "given": "given_name",
+        "particle": "particle",
+        "family": "family_name",
+        "rate": "day_rate",
+    }
     return {mapping.get(k, k): v for k, v in kwargs.items() if v is not None}
 
 
@@ -55,8 +81,12 @@ def _interactive_name() -> tuple[str, dict]:
     """Ask for the essentials when `member add` gets no name on a terminal."""
     name = typer.prompt("Name (like Jöran van den Bürg)", err=True)
     extra = {}
-    for key, question in (("email", "E-mail"), ("phone", "Phone"), ("city", "City"),
-                          ("skill", "Skills, comma-separated (camera:expert, montage)")):
+    for key, question in (
+        ("email", "E-mail"),
+        ("phone", "Phone"),
+        ("city", "City"),
+        ("skill", "Skills, comma-separated (camera:expert, montage)"),
+    ):
         answer = typer.prompt(question, default="", show_default=False, err=True).strip()
         if answer:
             extra[key] = [a.strip() for a in answer.split(",")] if key == "skill" else [answer]
@@ -65,12 +95,27 @@ def _interactive_name() -> tuple[str, dict]:
 
 @app.command("add")
 def add(
-    name: Annotated[str | None, typer.Argument(help='Full name: "Jöran van den Bürg".', show_default=False)] = None,
-    email: Emails = None, phone: Phones = None, city: City = None, region: Region = None,
-    website: Website = None, link: Links = None, bio: Bio = None, lang: Langs = None,
-    rate: Rate = None, tag: Tags = None, note: Note = None, visibility: Visibility = None,
-    skill: SkillsOpt = None, learn: Learn = None, handle: Handle = None,
-    given: Given = None, particle: Particle = None, family: Family = None,
+    name: Annotated[
+        str | None, typer.Argument(help='Full name: "Jöran van den Bürg".', show_default=False)
+    ] = None,
+    email: Emails = None,
+    phone: Phones = None,
+    city: City = None,
+    region: Region = None,
+    website: Website = None,
+    link: Links = None,
+    bio: Bio = None,
+    lang: Langs = None,
+    rate: Rate = None,
+    tag: Tags = None,
+    note: Note = None,
+    visibility: Visibility = None,
+    skill: SkillsOpt = None,
+    learn: Learn = None,
+    handle: Handle = None,
+    given: Given = None,
+    particle: Particle = None,
+    family: Family = None,
     db: DbOpt = None,
 ) -> None:
     """Add a member; prints the new member's handle (for scripts).
@@ -89,9 +134,20 @@ def add(
         city, skill = city or (extra.get("city") or [None])[0], skill or extra.get("skill")
     data = members.MemberInput(
         values=_values(
-            given=given, particle=particle, family=family, handle=handle, city=city, region=region,
-            website=website, bio=bio, note=note, visibility=visibility, rate=rate,
-            links=link, languages=lang, tags=tag,
+            given=given,
+            particle=particle,
+            family=family,
+            handle=handle,
+            city=city,
+            region=region,
+            website=website,
+            bio=bio,
+            note=note,
+            visibility=visibility,
+            rate=rate,
+            links=link,
+            languages=lang,
+            tags=tag,
         ),
         emails=[contacts.parse_email(e) for e in email or []],
         phones=[contacts.parse_phone(p) for p in phone or []],
@@ -105,13 +161,20 @@ def add(
 @app.command("edit")
 def edit(
     member: Annotated[str, typer.Argument(help="Handle, id prefix or a name with one hit.")],
-    name: _opt("--name", help="New full name (split into given name, particle, family name).") = None,
-    given: Given = None, particle: Particle = None, family: Family = None, handle: Handle = None,
+    name: _opt(
+        "--name", help="New full name (split into given name, particle, family name)."
+    ) = None,
+    given: Given = None,
+    particle: Particle = None,
+    family: Family = None,
+    handle: Handle = None,
     email: _multi("--email", help="Add an e-mail (repeatable).", metavar="[TYPE=]EMAIL") = None,
     rm_email: _multi("--rm-email", help="Remove an e-mail (repeatable).", metavar="EMAIL") = None,
     phone: _multi("--phone", help="Add a phone (repeatable).", metavar="[TYPE=]PHONE") = None,
     rm_phone: _multi("--rm-phone", help="Remove a phone (repeatable).", metavar="PHONE") = None,
-    city: City = None, region: Region = None, website: Website = None,
+    city: City = None,
+    region: Region = None,
+    website: Website = None,
     link: _multi("--link", help="Add a link (repeatable).", metavar="URL") = None,
     rm_link: _multi("--rm-link", help="Remove a link (repeatable).", metavar="URL") = None,
     bio: Bio = None,
@@ -120,8 +183,13 @@ def edit(
     rate: _opt("--rate", help="Day rate in whole euros ('' for none).", metavar="EUROS") = None,
     tag: _multi("--tag", help="Add a tag (repeatable).") = None,
     untag: _multi("--untag", help="Remove a tag (repeatable).") = None,
-    note: Note = None, visibility: Visibility = None,
-    skill: _multi("--skill", help="Add or change a skill: camera:expert[:mentor] (repeatable).", metavar="SKILL[:LEVEL][:mentor]") = None,
+    note: Note = None,
+    visibility: Visibility = None,
+    skill: _multi(
+        "--skill",
+        help="Add or change a skill: camera:expert[:mentor] (repeatable).",
+        metavar="SKILL[:LEVEL][:mentor]",
+    ) = None,
     rm_skill: _multi("--rm-skill", help="Remove a skill (repeatable).", metavar="SKILL") = None,
     learn: Learn = None,
     db: DbOpt = None,
@@ -136,15 +204,31 @@ def edit(
     with writing(db) as tx:
         row = members.resolve(tx.conn, member)
         rec = members.record(tx.conn, row["id"])
-        values = _values(given=given, particle=particle, family=family, handle=handle, city=city,
-                         region=region, website=website, bio=bio, note=note,
-                         visibility=visibility, rate=rate)
+        values = _values(
+            given=given,
+            particle=particle,
+            family=family,
+            handle=handle,
+            city=city,
+            region=region,
+            website=website,
+            bio=bio,
+            note=note,
+            visibility=visibility,
+            rate=rate,
+        )
         if name is not None:
             split = names.split_name(name)
-            values = {"given_name": split.given, "particle": split.particle,
-                      "family_name": split.family} | values
-        for key, add_items, remove_items in (("links", link, rm_link), ("languages", lang, rm_lang),
-                                             ("tags", tag, untag)):
+            values = {
+                "given_name": split.given,
+                "particle": split.particle,
+                "family_name": split.family,
+            } | values
+        for key, add_items, remove_items in (
+            ("links", link, rm_link),
+            ("languages", lang, rm_lang),
+            ("tags", tag, untag),
+        ):
             if add_items or remove_items:
                 drop = {x.strip().lower() for x in remove_items or []}
                 current = [x for x in rec[key] if x.lower() not in drop]
@@ -187,8 +271,9 @@ def _edit_in_editor(member: str, db: str | None) -> None:
         original = memberform.to_form(members.record(conn, row["id"]))
     finally:
         conn.close()
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", prefix=f"zpp-{row['handle']}-",
-                                     delete=False, encoding="utf-8") as f:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".toml", prefix=f"zpp-{row['handle']}-", delete=False, encoding="utf-8"
+    ) as f:
         f.write(original)
         path = Path(f.name)
     shown = original
@@ -221,7 +306,9 @@ def _edit_in_editor(member: str, db: str | None) -> None:
 @app.command("show")
 def show(
     member: Annotated[str, typer.Argument(help="Handle, id prefix or a name with one hit.")],
-    format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None,
+    format_: FormatOpt = None,
+    json_: JsonOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """Everything about one member, and what of it is shared outside the directory."""
     from zppcli import members, output
@@ -234,9 +321,13 @@ def show(
 
 @app.command("list")
 def list_(
-    sort: Annotated[str, typer.Option("--sort", help="name (Dutch: family name without particle) | city.")] = "name",
+    sort: Annotated[
+        str, typer.Option("--sort", help="name (Dutch: family name without particle) | city.")
+    ] = "name",
     city: City = None,
-    format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None,
+    format_: FormatOpt = None,
+    json_: JsonOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """All members, sorted Dutch-style on family name."""
     from zppcli import members, output
@@ -256,14 +347,18 @@ def list_(
     else:
         from zppcli.cli.searching import COLUMNS, TABLE_COLUMNS
 
-        output.render([members.summary(r) for r in recs], chosen,
-                      TABLE_COLUMNS if chosen == "table" else COLUMNS)
+        output.render(
+            [members.summary(r) for r in recs],
+            chosen,
+            TABLE_COLUMNS if chosen == "table" else COLUMNS,
+        )
 
 
 @app.command("rm")
 def rm(
     member: Annotated[str, typer.Argument(help="Handle, id prefix or a name with one hit.")],
-    yes: YesOpt = False, db: DbOpt = None,
+    yes: YesOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """Remove a member (a tombstone, so a merge with an old copy cannot bring it back)."""
     from zppcli import members

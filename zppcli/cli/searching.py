@@ -18,17 +18,29 @@ TABLE_COLUMNS = COLUMNS[:-1]  # a terminal is narrow; `zpp show` has the phones
 
 
 def execute(
-    query: str | None, skill: list[str] | None, level: str | None, free: str | None,
-    city: str | None, collective: str | None, tag: str | None, lang: str | None,
-    mentor: str | None, learner: str | None, limit: int, sort: str,
-    format_: str | None, json_: bool, db: str | None,
+    query: str | None,
+    skill: list[str] | None,
+    level: str | None,
+    free: str | None,
+    city: str | None,
+    collective: str | None,
+    tag: str | None,
+    lang: str | None,
+    mentor: str | None,
+    learner: str | None,
+    limit: int,
+    sort: str,
+    format_: str | None,
+    json_: bool,
+    db: str | None,
 ) -> None:
     from zppcli import search as core
     from zppcli.cli.common import fmt, open_db
 
     chosen = fmt(format_, json_, SEARCH_FORMATS)
-    filters = core.Filters.from_flags(query, skill, level, free, city, collective, tag, lang,
-                                      mentor, learner)
+    filters = core.Filters.from_flags(
+        query, skill, level, free, city, collective, tag, lang, mentor, learner
+    )
     conn = open_db(db)
     ids = core.find(conn, filters, limit=limit + 1 if limit else None, sort=sort)
     more = bool(limit) and len(ids) > limit
@@ -38,8 +50,10 @@ def execute(
         print(f"zpp: showing the first {limit}; use --limit 0 for all", file=sys.stderr)
     if not ids and chosen == "table":
         hints = core.suggestions(conn, query, filters)
-        print("No members found" + (f"; did you mean {', '.join(hints)}?" if hints else "."),
-              file=sys.stderr)
+        print(
+            "No members found" + (f"; did you mean {', '.join(hints)}?" if hints else "."),
+            file=sys.stderr,
+        )
 
 
 def _emit(conn, ids: list[str], chosen: str) -> None:
@@ -53,8 +67,11 @@ def _emit(conn, ids: list[str], chosen: str) -> None:
     elif chosen == "json":
         output.render(recs, chosen)
     else:
-        output.render([members.summary(r) for r in recs], chosen,
-                      TABLE_COLUMNS if chosen == "table" else COLUMNS)
+        output.render(
+            [members.summary(r) for r in recs],
+            chosen,
+            TABLE_COLUMNS if chosen == "table" else COLUMNS,
+        )
 
 
 def _mutt(recs: list[dict]) -> None:
@@ -67,7 +84,9 @@ def _mutt(recs: list[dict]) -> None:
         if r["visibility"] == "private":
             continue
         skills = ", ".join(
-            s["skill"] for s in r["skills"] if not (s["wants_to_learn"] and s["level"] == "learning")
+            s["skill"]
+            for s in r["skills"]
+            if not (s["wants_to_learn"] and s["level"] == "learning")
         )
         for e in r["emails"]:
             if not e["private"]:
@@ -91,8 +110,16 @@ def fast_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="zpp search", add_help=False, allow_abbrev=False)
     p.add_argument("query", nargs="?")
     p.add_argument("--skill", "-s", action="append")
-    for flag in ("--level", "--free", "--city", "--collective", "--tag", "--lang", "--mentor",
-                 "--learner"):
+    for flag in (
+        "--level",
+        "--free",
+        "--city",
+        "--collective",
+        "--tag",
+        "--lang",
+        "--mentor",
+        "--learner",
+    ):
         p.add_argument(flag)
     p.add_argument("--limit", "-n", type=int, default=50)
     p.add_argument("--sort", default="relevance")

@@ -16,7 +16,9 @@ app = new_app("The skill catalogue (with Dutch and English aliases) and members'
 @app.command("list")
 def list_(
     member: Annotated[str | None, typer.Argument(help="Show this member's skills instead.")] = None,
-    format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None,
+    format_: FormatOpt = None,
+    json_: JsonOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """The catalogue with how many members have, learn and mentor each skill."""
     from zppcli import members, output, skills
@@ -29,18 +31,29 @@ def list_(
         return
     counts = skills.usage_counts(conn)
     rows = [
-        {"skill": s.name, "category": s.category, "aliases": s.aliases,
-         **counts.get(s.id, {"members": 0, "experts": 0, "learners": 0, "mentors": 0})}
+        {
+            "skill": s.name,
+            "category": s.category,
+            "aliases": s.aliases,
+            **counts.get(s.id, {"members": 0, "experts": 0, "learners": 0, "mentors": 0}),
+        }
         for s in skills.catalogue(conn)
     ]
-    output.render(rows, chosen, ["skill", "category", "members", "experts", "learners", "mentors", "aliases"])
+    output.render(
+        rows, chosen, ["skill", "category", "members", "experts", "learners", "mentors", "aliases"]
+    )
 
 
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help='The skill, like "Sound design".')],
-    alias: Annotated[list[str] | None, typer.Option("--alias", help="Another word for it, Dutch or English (repeatable).")] = None,
-    category: Annotated[str, typer.Option(help="broadcast, film, audio, games, apps, social ...")] = "",
+    alias: Annotated[
+        list[str] | None,
+        typer.Option("--alias", help="Another word for it, Dutch or English (repeatable)."),
+    ] = None,
+    category: Annotated[
+        str, typer.Option(help="broadcast, film, audio, games, apps, social ...")
+    ] = "",
     description: Annotated[str, typer.Option(help="One line about the skill.")] = "",
     db: DbOpt = None,
 ) -> None:
@@ -55,7 +68,9 @@ def add(
 @app.command("alias")
 def alias(
     skill: Annotated[str, typer.Argument(help="The skill (name or alias).")],
-    words: Annotated[list[str], typer.Argument(help='Other words for it: "video editing" videomontage.')],
+    words: Annotated[
+        list[str], typer.Argument(help='Other words for it: "video editing" videomontage.')
+    ],
     db: DbOpt = None,
 ) -> None:
     """Give a skill more names, so that either word finds it."""
@@ -69,7 +84,8 @@ def alias(
 
 @app.command("unalias")
 def unalias(
-    words: Annotated[list[str], typer.Argument(help="Aliases to remove.")], db: DbOpt = None,
+    words: Annotated[list[str], typer.Argument(help="Aliases to remove.")],
+    db: DbOpt = None,
 ) -> None:
     """Remove aliases."""
     from zppcli import skills
@@ -82,7 +98,8 @@ def unalias(
 @app.command("rm")
 def rm(
     skill: Annotated[str, typer.Argument(help="The skill (name or alias).")],
-    yes: YesOpt = False, db: DbOpt = None,
+    yes: YesOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """Remove a skill from the catalogue and from every member who has it."""
     from zppcli import skills
@@ -100,8 +117,16 @@ def rm(
 @app.command("set")
 def set_(
     member: Annotated[str, typer.Argument(help="Handle, id prefix or a name with one hit.")],
-    specs: Annotated[list[str], typer.Argument(help="camera:expert, montage:learning, geluid:expert:mentor", metavar="SKILL[:LEVEL][:mentor]...")],
-    learn: Annotated[bool, typer.Option("--learn", help="The member wants to learn these.")] = False,
+    specs: Annotated[
+        list[str],
+        typer.Argument(
+            help="camera:expert, montage:learning, geluid:expert:mentor",
+            metavar="SKILL[:LEVEL][:mentor]...",
+        ),
+    ],
+    learn: Annotated[
+        bool, typer.Option("--learn", help="The member wants to learn these.")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Give a member skills (or change their level)."""
@@ -112,7 +137,9 @@ def set_(
         for text in specs:
             spec = skills.parse_spec(text)
             if learn:
-                spec = skills.SkillSpec(spec.ref, spec.level if ":" in text else "learning", spec.mentor, True)
+                spec = skills.SkillSpec(
+                    spec.ref, spec.level if ":" in text else "learning", spec.mentor, True
+                )
             skills.set_member_skill(tx, row["id"], spec)
     typer.echo(row["handle"])
 
@@ -120,7 +147,9 @@ def set_(
 @app.command("drop")
 def drop(
     member: Annotated[str, typer.Argument(help="Handle, id prefix or a name with one hit.")],
-    names: Annotated[list[str], typer.Argument(help="Skills to take off the member.", metavar="SKILL...")],
+    names: Annotated[
+        list[str], typer.Argument(help="Skills to take off the member.", metavar="SKILL...")
+    ],
     db: DbOpt = None,
 ) -> None:
     """Take skills off a member."""
