@@ -136,3 +136,23 @@ def test_example_availability_is_relative_to_today(run, example_db, monkeypatch)
 
     first = json.loads(run("show", "joran-vdburg", "--json").stdout)["availability"][0]["from"]
     assert first == "2026-12-01"  # offset 0 on the pinned day
+
+
+def test_a_write_refuses_a_db_file_replaced_since_it_was_opened(run, example_db):
+    import os
+    import shutil
+
+    from zppcli import store
+    from zppcli.errors import Conflict
+
+    conn = db.connect(example_db)
+    copy = example_db.with_name("merged.db")
+    shutil.copyfile(example_db, copy)
+    os.replace(copy, example_db)  # what `zpp sync` does when it swaps a merged copy in
+    with pytest.raises(Conflict, match="replaced"), store.Tx(conn) as tx:
+        tx.insert("meta_probe_never_reached", {})
+    conn.close()
+    fresh = db.connect(example_db)
+    with store.Tx(fresh) as tx:  # a new connection writes normally
+        assert tx.conn.execute("SELECT count(*) FROM members").fetchone()[0] == 51
+    fresh.close()

@@ -82,6 +82,33 @@ def is_zpp_file(path: Path) -> bool:
     )
 
 
+class Connection(sqlite3.Connection):
+    """A connection that remembers which file (inode) it opened.
+
+    `zpp sync` swaps a merged copy in by rename; a command that opened the old
+    file before the swap must not write to it (its edits would vanish with the
+    unlinked inode). Tx checks `replaced()` once it holds the write lock.
+    """
+
+    path: Path | None = None
+    inode: int | None = None
+
+    def remember_file(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.inode = os.stat(path).st_ino
+        except OSError:
+            self.inode = None
+
+    def replaced(self) -> bool:
+        if self.path is None or self.inode is None:
+            return False
+        try:
+            return os.stat(self.path).st_ino != self.inode
+        except OSError:
+            return True
+
+
 def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 10000")
@@ -107,9 +134,9 @@ def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlit
     uri = f"file:{path}?mode=ro" if readonly and exists else None
     try:
         conn = (
-            sqlite3.connect(uri, uri=True, isolation_level=None)
+            sqlite3.connect(uri, uri=True, isolation_level=None, factory=Connection)
             if uri
-            else sqlite3.connect(path, isolation_level=None)
+            else sqlite3.connect(path, isolation_level=None, factory=Connection)
         )
     except sqlite3.OperationalError as e:
         raise ZppError(f"cannot open db {str(path)!r}: {e}") from None
@@ -139,6 +166,7 @@ def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlit
         return connect(path, create=create, readonly=False)
     if not readonly:
         _check_location(conn, path)
+    conn.remember_file(path)
     return conn
 
 

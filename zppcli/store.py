@@ -82,6 +82,14 @@ class Tx:
     # -- transaction -------------------------------------------------------
     def __enter__(self) -> Tx:
         self.conn.execute("BEGIN IMMEDIATE")
+        if getattr(self.conn, "replaced", lambda: False)():
+            self.conn.execute("ROLLBACK")
+            from zppcli.errors import Conflict
+
+            raise Conflict(
+                f"{self.conn.path} was replaced (by `zpp sync`?) after this command opened it;"
+                " nothing was written, run the command again"
+            )
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
         self._last_clock = row[0] if row else None
         self._register_device()
