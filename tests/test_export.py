@@ -300,3 +300,39 @@ def test_import_skips_an_org_that_cannot_be_a_collective(run, example_db, tmp_pa
     f.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Org\r\nORG:\u2014\r\nEND:VCARD\r\n")
     r = run("import", "vcard", f, ok=True)
     assert "1 added" in r.stderr
+
+
+def test_real_process_writes_crlf_and_exits_quietly_when_the_reader_stops(example_db):
+    from conftest import zpp_subprocess
+
+    full = zpp_subprocess("export", "vcard", "--include-private")
+    assert full.returncode == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "zppcli", "export", "vcard", "--include-private"],
+        capture_output=True,
+    )
+    assert proc.stdout.count(b"BEGIN:VCARD\r\n") == 51 and b"\n" not in proc.stdout.replace(
+        b"\r\n", b""
+    )
+    # the JSON (~115 kB) is more than a pipe buffer holds, so the writer does see the close
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "zppcli", "export", "json", "--include-private"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout.readline() == b"{\n"
+    reader.stdout.close()  # like `| head -1`
+    assert reader.wait() == 0
+    assert b"zpp:" not in reader.stderr.read().replace(b"zpp: left out", b"")
+
+
+def test_written_files_get_ordinary_permissions(run, example_db, tmp_path):
+    old = os.umask(0o022)
+    try:
+        run("export", "vcard", "-o", tmp_path / "a.vcf", ok=True)
+        assert (tmp_path / "a.vcf").stat().st_mode & 0o777 == 0o644
+        os.chmod(tmp_path / "a.vcf", 0o600)  # a mode the user chose is kept
+        run("export", "vcard", "-o", tmp_path / "a.vcf", ok=True)
+        assert (tmp_path / "a.vcf").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)

@@ -218,6 +218,7 @@ def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; a card file is an ordinary file
         with os.fdopen(
             fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})
         ) as f:
@@ -230,6 +231,16 @@ def atomic_write(path: Path, binary: bool = False) -> Iterator[IO]:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a replaced file had, else what the umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -98,6 +98,8 @@ def _writing_to(target: str | None) -> Iterator[None]:
 
     try:
         yield
+    except BrokenPipeError:  # `zpp export ... | head`: the app exits quietly
+        raise
     except OSError as e:
         raise InvalidInput("output", target or "stdout", e.strerror or str(e)) from None
 
