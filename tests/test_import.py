@@ -451,3 +451,21 @@ def test_values_with_unicode_line_separators_round_trip(run, example_db, tmp_pat
     r = run("import", "vcard", f, ok=True)
     assert "0 skipped" in r.stderr
     assert show(run, "joran-vdburg")["bio"] == bio.replace("\x0c", "")  # controls are dropped
+
+
+def test_member_records_from_search_json_import_into_an_empty_db(
+    run, example_db, tmp_path, monkeypatch
+):
+    f = tmp_path / "camera.json"
+    f.write_text(run("search", "--skill", "camera", "--format", "json", ok=True).stdout)
+    expected = {m["handle"] for m in json.loads(f.read_text())}
+    monkeypatch.setenv("ZPP_DB", str(tmp_path / "fresh.db"))
+    r = run("import", "json", f, ok=True)
+    assert f"{len(expected)} added" in r.stderr
+    got = json.loads(run("member", "list", "--format", "json", ok=True).stdout)
+    assert {m["handle"] for m in got} == expected
+    joran = show(run, "joran-vdburg")
+    assert {(c["name"], c["role"]) for c in joran["collectives"]} == {
+        ("De Beeldhaven", "founder"),
+        ("Old School Collectief", "member"),
+    }

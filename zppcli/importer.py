@@ -64,6 +64,7 @@ class Incoming:
     categories: list[str] = field(default_factory=list)  # vCard: a known skill, else a tag
     collectives: list[tuple[str, str]] = field(default_factory=list)  # (handle or name, role)
     availability: list[dict] | None = None
+    collective_names: dict[str, str] = field(default_factory=dict)  # handle -> name, to make one
     authoritative: bool = False  # zpp's own forms: set, do not merely add
 
 
@@ -564,6 +565,9 @@ def _json_incoming(rec: dict, where: str) -> Incoming:
     item.collectives = [
         (c["handle"], c.get("role") or "member") for c in rec.get("collectives", [])
     ]
+    item.collective_names = {
+        c["handle"]: c["name"] for c in rec.get("collectives", []) if isinstance(c.get("name"), str)
+    }
     item.availability = list(rec.get("availability", []))
     return item
 
@@ -614,7 +618,9 @@ class Importer:
             self._skill_words = None
         return sid
 
-    def collective_id(self, ref: str, create: bool) -> str | None:
+    def collective_id(self, ref: str, create: bool, name: str | None = None) -> str | None:
+        """A collective by handle or name; made when create (from a vCard ORG, or
+        from a member record that names it: `zpp search --format json` output)."""
         if self._collectives is None:
             self._collectives = {}
             for r in self.conn.execute(
@@ -630,7 +636,7 @@ class Importer:
         from zppcli import collectives
 
         try:
-            handle = collectives.add(self.tx, ref)
+            handle = collectives.add(self.tx, name, ref) if name else collectives.add(self.tx, ref)
         except ZppError:  # an ORG no handle can be made of ("—", emoji): not a collective
             return None
         self._collectives = None
@@ -762,7 +768,8 @@ class Importer:
         changes += self._contacts(member_id, "phone", phones, existed)
         changes += self._skills(member_id, item, existed)
         for ref, role in item.collectives:
-            cid = self.collective_id(ref, create=not item.authoritative)
+            named = item.collective_names.get(ref)
+            cid = self.collective_id(ref, create=not item.authoritative or bool(named), name=named)
             if cid is None and not item.authoritative:
                 continue
             if cid is None:
