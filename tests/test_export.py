@@ -336,3 +336,27 @@ def test_written_files_get_ordinary_permissions(run, example_db, tmp_path):
         assert (tmp_path / "a.vcf").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def test_an_interrupted_vdir_export_changes_no_card(run, example_db, tmp_path, monkeypatch):
+    vdir = tmp_path / "contacts"
+    run("export", "vcard", "--vdir", vdir, "--include-private", ok=True)
+    before = {p.name: p.read_bytes() for p in vdir.iterdir()}
+    real = exporter.vcard.card
+    calls = []
+
+    def broken(rec, version="3.0"):
+        calls.append(1)
+        if len(calls) > 20:
+            raise KeyboardInterrupt
+        return real(rec, version)
+
+    monkeypatch.setattr(exporter.vcard, "card", broken)
+    conn = dbmod.connect(example_db)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ids = exporter.select(conn, None, True).ids
+            exporter.write_vdir(conn, ids, vdir, "4.0")  # every card would change
+    finally:
+        conn.close()
+    assert {p.name: p.read_bytes() for p in vdir.iterdir()} == before  # no temp files either
