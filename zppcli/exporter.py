@@ -17,12 +17,13 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from zppcli import vcard
+from zppcli.files import atomic_write, file_mode, fsync_dir
 from zppcli.output import csv_safe
 
 CHUNK = 2000  # members per read: bigger chunks read neighbouring pages together
@@ -211,77 +212,6 @@ def iter_records(
             progress(len(part))
 
 
-# -- atomic files --------------------------------------------------------------
-@contextmanager
-def atomic_write(path: Path, binary: bool = False, sync_dir: bool = True) -> Iterator[IO]:
-    """Write to a temp file in the same folder, fsync, then rename over `path`.
-
-    sync_dir=False leaves the folder's fsync to the caller (one for a whole vdir)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; a card file is an ordinary file
-        with os.fdopen(
-            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})
-        ) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if sync_dir:
-        _fsync_dir(path.parent)
-
-
-def _file_mode(path: Path) -> int:
-    """The mode a replaced file had, else what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def output_stream(path: str | None) -> Iterator[IO]:
-    """An atomic file for -o PATH, else stdout as UTF-8 with line ends kept as written."""
-    if path and path != "-":
-        with atomic_write(Path(path)) as f:
-            yield f
-        return
-    import io
-    import sys
-
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        yield sys.stdout
-        return
-    stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
-    try:
-        yield stream
-        stream.flush()
-    finally:
-        stream.detach()
-
-
 # -- vCard -----------------------------------------------------------------------
 def write_vcards(
     conn, ids: list[str], out: IO, version: str = "3.0", progress: Progress = None
@@ -333,7 +263,7 @@ def write_vdir(
             pending.append((tmp, target, old is None))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.chmod(tmp, _file_mode(target))
+            os.chmod(tmp, file_mode(target))
         if pending:
             # One sync for all new cards instead of an fsync each (20,000 cards: minutes
             # on a real disk); every card is on disk before any takes its place.
@@ -342,7 +272,7 @@ def write_vdir(
                 os.replace(tmp, target)
                 (report.added if new else report.updated).append(target.name)
             pending = []
-            _fsync_dir(folder)
+            fsync_dir(folder)
     finally:
         for tmp, _, _ in pending:
             with suppress(FileNotFoundError):

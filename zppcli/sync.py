@@ -25,6 +25,7 @@ from pathlib import Path
 from zppcli import clock, location, merge
 from zppcli import db as dbmod
 from zppcli.errors import Conflict, SchemaTooNew, ZppError
+from zppcli.files import fsync_dir, fsync_file
 
 MERGED_DIR = ".zpp-merged"
 DEVICE_FILE = re.compile(r"^[0-9a-z]{1,32}\.db$")
@@ -108,27 +109,6 @@ def stray_sidecars(db_path: Path) -> list[Path]:
 
 
 # -- writing a file safely ---------------------------------------------------------------
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _temp_name(target: Path, tag: str) -> Path:
     return target.with_name(f".{target.name}.zpp-{tag}-{os.getpid()}.tmp")
 
@@ -171,9 +151,9 @@ def copy_to(source: sqlite3.Connection, target: Path, tag: str) -> None:
         fixed.execute("PRAGMA journal_mode = DELETE")
     finally:
         fixed.close()
-    _fsync_file(tmp)
+    fsync_file(tmp)
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def open_elsewhere(path: Path, proc: Path = Path("/proc")) -> list[int]:
@@ -312,9 +292,9 @@ def _merge_and_replace(db_path: Path, sources: list[Path], report: SyncReport) -
                 f"{db_path} is open in another process (pid {busy[0]}); close it and run `zpp sync` again"
             )
         os.chmod(tmp, db_path.stat().st_mode & 0o7777)  # keep who may read the directory
-        _fsync_file(tmp)
+        fsync_file(tmp)
         os.replace(tmp, db_path)
-        _fsync_dir(db_path.parent)
+        fsync_dir(db_path.parent)
     finally:
         if lock.in_transaction:
             lock.execute("ROLLBACK")

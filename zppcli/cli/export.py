@@ -21,6 +21,7 @@ from zppcli.cli.options import (
     LearnerFilter,
     LevelFilter,
     MentorFilter,
+    OutOpt,
     SkillFilter,
     TagFilter,
     filters_from,
@@ -37,16 +38,6 @@ Query = Annotated[
     str | None,
     typer.Argument(
         help="Words to search for, as in `zpp search`.", metavar="[QUERY]", show_default=False
-    ),
-]
-OutOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="Write to this file (atomically) instead of stdout.",
-        metavar="FILE",
-        show_default=False,
     ),
 ]
 PrivateOpt = Annotated[
@@ -166,7 +157,7 @@ def vcard_cmd(
     db: DbOpt = None,
 ) -> None:
     """Members as vCards: one .vcf file (or stdout), or a vdir with --vdir."""
-    from zppcli import exporter, output, vcard
+    from zppcli import exporter, files, output, vcard
 
     if version not in vcard.VERSIONS:
         raise UsageError(f"--vcard-version {version!r}: use 3.0 or 4.0")
@@ -189,7 +180,7 @@ def vcard_cmd(
             len(sel.ids), "vCards", to_terminal=not output_ and sys.stdout.isatty()
         ) as tick,
         _writing_to(output_),
-        exporter.output_stream(output_) as out,
+        files.output_stream(output_) as out,
     ):
         n = exporter.write_vcards(conn, sel.ids, out, version, tick)
     _done(n, "vCard", output_)
@@ -217,7 +208,7 @@ def csv_cmd(
     leading apostrophe (plain numbers such as +31612345678 are left alone), so opening
     the file in Excel or LibreOffice never runs a formula. `zpp import csv` removes it.
     """
-    from zppcli import exporter
+    from zppcli import exporter, files
 
     _check_target(output_)
     conn, sel = _select(
@@ -226,7 +217,7 @@ def csv_cmd(
     with (
         progress_bar(len(sel.ids), "CSV", to_terminal=not output_ and sys.stdout.isatty()) as tick,
         _writing_to(output_),
-        exporter.output_stream(output_) as out,
+        files.output_stream(output_) as out,
     ):
         n = exporter.write_csv(conn, sel.ids, out, tick)
     _done(n, "member", output_)
@@ -261,7 +252,7 @@ def json_cmd(
     `zpp export json --include-private -o dir.json` is a complete backup;
     `zpp import json dir.json` into an empty db gives back the same export.
     """
-    from zppcli import exporter
+    from zppcli import exporter, files
 
     _check_target(output_)
     conn, sel = _select(
@@ -270,7 +261,7 @@ def json_cmd(
     with (
         progress_bar(len(sel.ids), "JSON", to_terminal=not output_ and sys.stdout.isatty()) as tick,
         _writing_to(output_),
-        exporter.output_stream(output_) as out,
+        files.output_stream(output_) as out,
     ):
         n = exporter.write_json(conn, sel.ids, out, include_private, tick)
     _done(n, "member", output_)

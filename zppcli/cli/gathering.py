@@ -19,6 +19,7 @@ from zppcli.cli.options import (
     LearnerFilter,
     LevelFilter,
     MentorFilter,
+    OutOpt,
     SkillFilter,
     TagFilter,
     filters_from,
@@ -145,16 +146,7 @@ From = Annotated[
     ),
 ]
 Lang = Annotated[str, typer.Option("--lang", help="Language of the text: nl | en.", metavar="LANG")]
-Output = Annotated[
-    str | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="Write to this file (atomically) instead of stdout.",
-        metavar="FILE",
-        show_default=False,
-    ),
-]
+Output = OutOpt
 AS_CHOICES = ("text", "markdown", "whatsapp", "slack", "mastodon", "ics", "email")
 
 
@@ -164,29 +156,10 @@ def _say(text: str) -> None:
     output.message(text)
 
 
-def _write(path: str, data: bytes) -> None:
-    """Atomically: a temp file in the same folder, fsync, rename."""
-    import os
-    import tempfile
-    from pathlib import Path
+def _write_file(path: str, data: bytes) -> None:
+    from zppcli.files import write_atomic
 
-    target = Path(path).expanduser()
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        from zppcli.errors import InvalidInput
-
-        raise InvalidInput("output", path, "its folder does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data)
 
 
 def _audience(skill, level, free, city, collective, tag, lang, mentor, learner, everyone):
@@ -551,7 +524,7 @@ def announce_(
                 _say(f"zpp: {warning}")
             data = announce.render(n, as_)
         if output_:
-            _write(output_, data.encode("utf-8"))
+            _write_file(output_, data.encode("utf-8"))
             _say(f"zpp: wrote {output_}")
         else:
             typer.echo(data, nl=False)
@@ -589,7 +562,7 @@ def _email(
         pairs = [(None, mail.announcement(tx.conn, g, reach, sender, lang, html))]
     if output_:
         messages = [m for _, m in pairs]
-        _write(output_, mail.mbox(messages) if personal else mail.as_bytes(messages[0]))
+        _write_file(output_, mail.mbox(messages) if personal else mail.as_bytes(messages[0]))
         _say(
             f"zpp: wrote {len(messages)} message{'s' * (len(messages) != 1)} to {output_}"
             + (" (mbox)" if personal else "")
@@ -625,7 +598,7 @@ def feed(
     span = gatherings.parse_duration(refresh)
     data = ics.feed(open_db(db), name=name, refresh=span)
     if output_:
-        _write(output_, data.encode("utf-8"))
+        _write_file(output_, data.encode("utf-8"))
         n = data.count("BEGIN:VEVENT")
         _say(f"zpp: wrote {output_} ({n} gathering{'s' * (n != 1)})")
     else:

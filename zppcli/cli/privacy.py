@@ -8,7 +8,7 @@ import typer
 
 from zppcli.cli.common import confirm, open_db, writing
 from zppcli.cli.member import app as member_app
-from zppcli.cli.options import DbOpt, YesOpt
+from zppcli.cli.options import DbOpt, OutOpt, YesOpt
 
 MemberArg = Annotated[str, typer.Argument(help="Handle or id prefix (removed members too).")]
 
@@ -57,16 +57,7 @@ def forget(member: MemberArg, yes: YesOpt = False, db: DbOpt = None) -> None:
 @member_app.command("export")
 def export(
     member: MemberArg,
-    out: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write to this file (atomically) instead of stdout.",
-            metavar="FILE",
-            show_default=False,
-        ),
-    ] = None,
+    out: OutOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Everything zpp holds about one member, as JSON (AVG/GDPR data portability).
@@ -88,22 +79,6 @@ def export(
     if out is None:
         sys.stdout.write(text)
         return
-    _write_atomic(out, text)
+    from zppcli.files import write_atomic
 
-
-def _write_atomic(path_text: str, text: str) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path_text).expanduser()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(out, text)
