@@ -109,6 +109,12 @@ class Connection(sqlite3.Connection):
             return True
 
 
+def raw(target: str | os.PathLike, *, uri: bool = False) -> sqlite3.Connection:
+    """A plain connection to a file zpp copies, snapshots or checks (merge, sync,
+    backups): no migration and no pragmas. Commands use connect()."""
+    return sqlite3.connect(target, uri=uri)
+
+
 def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 10000")
@@ -223,7 +229,7 @@ def backup_copy(conn: sqlite3.Connection, path: Path, label: str) -> Path:
     """A consistent copy of the db beside it (the backup API, not a file copy)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = path.with_name(f"{path.name}.{label}-{stamp}.bak")
-    dest = sqlite3.connect(target)
+    dest = raw(target)
     try:
         conn.backup(dest)
     finally:

@@ -122,7 +122,7 @@ def snapshot(other: Path, workdir: Path) -> Path:
     if not dbmod.is_zpp_file(other):
         raise ZppError(f"{other} is not a zpp db (no SQLite header with zpp's application id)")
     target = workdir / "other.db"
-    src = sqlite3.connect(f"{other.resolve().as_uri()}?{_read_mode(other)}", uri=True)
+    src = dbmod.raw(f"{other.resolve().as_uri()}?{_read_mode(other)}", uri=True)
     try:
         version = src.execute("PRAGMA user_version").fetchone()[0]
         current = dbmod.schema_version()
@@ -131,7 +131,7 @@ def snapshot(other: Path, workdir: Path) -> Path:
                 f"{other} has schema version {version}, newer than this zpp understands "
                 f"({current}); upgrade zpp (pip install -U zppcli) before merging it"
             )
-        dest = sqlite3.connect(target)
+        dest = dbmod.raw(target)
         try:
             src.backup(dest)
         finally:

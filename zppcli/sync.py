@@ -146,7 +146,7 @@ def copy_to(source: sqlite3.Connection, target: Path, tag: str) -> None:
     tmp = _temp_name(target, tag)
     tmp.unlink(missing_ok=True)
     source.execute("VACUUM INTO ?", (str(tmp),))
-    fixed = sqlite3.connect(tmp)  # copies in a sync folder never use WAL
+    fixed = dbmod.raw(tmp)  # copies in a sync folder never use WAL
     try:
         fixed.execute("PRAGMA journal_mode = DELETE")
     finally:
@@ -264,7 +264,7 @@ def _merge_and_replace(db_path: Path, sources: list[Path], report: SyncReport) -
         _leave_wal(lock, db_path)
         lock.execute("BEGIN IMMEDIATE")  # no other writer until the new file is in place
         tmp.unlink(missing_ok=True)
-        reader = sqlite3.connect(db_path)
+        reader = dbmod.raw(db_path)
         try:
             reader.execute("VACUUM INTO ?", (str(tmp),))
         finally:
@@ -303,7 +303,7 @@ def _merge_and_replace(db_path: Path, sources: list[Path], report: SyncReport) -
         for side in ("-journal", "-wal", "-shm"):
             tmp.with_name(tmp.name + side).unlink(missing_ok=True)
     if location.journal_mode(db_path) == "wal":  # a local db goes back to WAL
-        conn = sqlite3.connect(db_path)
+        conn = dbmod.raw(db_path)
         try:
             conn.execute("PRAGMA busy_timeout = 2000")
             conn.execute("PRAGMA journal_mode = WAL")
