@@ -35,6 +35,8 @@ def flat(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"  # 32.0 hours -> 32
     if isinstance(value, list):
         return ", ".join(
             flat(v) if not isinstance(v, dict) else json.dumps(v, ensure_ascii=False) for v in value
