@@ -29,7 +29,7 @@ from typing import Any
 
 from zppcli import contacts, members, names, skills
 from zppcli.errors import InvalidInput, ZppError
-from zppcli.store import Tx
+from zppcli.store import Tx, new_id
 from zppcli.textfold import fold, slug
 
 Progress = Callable[[int], None] | None
@@ -596,10 +596,72 @@ class _DryRun(Exception):
 class Importer:
     """Applies Incoming records inside one Tx, with caches so 100,000 members stay fast."""
 
-    def __init__(self, tx: Tx):
+    # New members are written in batches (Tx.insert_many) of this many.
+    BATCH = 5000
+    # Tables in the order a batch is written.
+    BATCH_TABLES = ("members", "contacts", "member_skills", "collective_members", "availability")
+
+    def __init__(self, tx: Tx, savepoint: str | None = None):
         self.tx, self.conn = tx, tx.conn
         self._skill_words: dict[str, str] | None = None
         self._collectives: dict[str, str] | None = None
+        # The batch: rows of new members, checked and ready, not yet in the db. Reads
+        # that could see them (a UID, an e-mail, a handle, an availability id) flush
+        # the batch first, before the record writes anything, so every record sees
+        # the db exactly as if each one before it had been written straight away.
+        self.savepoint = savepoint  # run()'s per-record savepoint (skip_invalid)
+        self._batch: dict[str, list[tuple[str | None, dict]]] = {}
+        self._batch_members = 0
+        self._pending_ids: set[str] = set()  # member and availability ids in the batch
+        self._pending_emails: set[str] = set()
+        self._pending_handles: set[str] = set()  # each handle and its prefixes up to a "-"
+        self._staged: list[tuple[str, str | None, dict]] | None = None  # this record's rows
+        self._staged_ids: set[str] = set()
+
+    # -- the batch of new members --
+    def flush(self) -> None:
+        """Write the batch. Called only between records' writes; under skip_invalid
+        the records before this one are released from its savepoint first, so a
+        later failure of this record does not roll them back."""
+        if not self._batch_members:
+            return
+        if self.savepoint:
+            self.conn.execute(f"RELEASE {self.savepoint}")
+        for table in self.BATCH_TABLES:
+            rows = self._batch.pop(table, None)
+            if rows:
+                self.tx.insert_many(table, rows)
+        self._batch.clear()
+        self._batch_members = 0
+        self._pending_ids.clear()
+        self._pending_emails.clear()
+        self._pending_handles.clear()
+        if self.savepoint:
+            self.conn.execute(f"SAVEPOINT {self.savepoint}")
+
+    def _insert(self, table: str, values: dict, row_id: str | None = None) -> str:
+        """tx.insert, or a row staged for the batch while a new member is imported."""
+        if self._staged is None:
+            return self.tx.insert(table, values, row_id=row_id)
+        if row_id is not None:
+            if row_id in self._staged_ids:
+                raise InvalidInput(table.replace("_", " "), row_id, "listed twice in one record")
+            self._staged_ids.add(row_id)
+        self._staged.append((table, row_id, values))
+        return row_id  # None only for availability, whose id nothing reads back
+
+    def _commit_staged(self, member_id: str, handle: str, emails: list) -> None:
+        for table, row_id, values in self._staged:
+            self._batch.setdefault(table, []).append((row_id, values))
+            if table == "availability" and row_id:
+                self._pending_ids.add(row_id)
+        self._pending_ids.add(member_id)
+        self._pending_emails.update(value for _, value, _ in emails)
+        self._pending_handles.add(handle)
+        self._pending_handles.update(handle[:i] for i, ch in enumerate(handle) if ch == "-")
+        self._batch_members += 1
+        if self._batch_members >= self.BATCH:
+            self.flush()
 
     # -- lookups --
     def skill_id(self, ref: str) -> str | None:
@@ -726,8 +788,15 @@ class Importer:
             phones.append(
                 (self._type(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p)
             )
+        self._staged = None
+        if self._batch_members and (
+            item.id in self._pending_ids or any(v in self._pending_emails for _, v, _ in emails)
+        ):
+            self.flush()
         member_id, existed = self.match(item)
         changes = 0
+        if existed or not self._batchable(item):
+            self.flush()  # written straight away, so its reads see everything before it
         if existed:
             row = self.conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
             if "handle" in values and values["handle"] != row["handle"]:
@@ -753,6 +822,8 @@ class Importer:
             if not values.get("given_name") and not values.get("family_name"):
                 raise InvalidInput("name", item.label, "a member needs a name")
             handle = values.get("handle")
+            if handle and handle in self._pending_handles:
+                self.flush()
             if not handle or members.find_by_handle(self.conn, handle) is not None:
                 base = handle or names.handle_base(
                     names.Name(
@@ -761,8 +832,13 @@ class Importer:
                         values.get("family_name", ""),
                     )
                 )
+                if base in self._pending_handles:  # a batched handle is base or base-...
+                    self.flush()
                 values["handle"] = members._unique_handle(self.conn, base)
-            member_id = self.tx.insert("members", values, row_id=member_id)
+            if self._batchable(item):  # checked above; nothing written yet
+                self._staged, self._staged_ids = [], set()
+                member_id = member_id or new_id()
+            member_id = self._insert("members", values, row_id=member_id)
             changes += 1
         changes += self._contacts(member_id, "email", emails, existed)
         changes += self._contacts(member_id, "phone", phones, existed)
@@ -795,12 +871,27 @@ class Importer:
             )
         if item.availability:
             changes += self._availability(member_id, item.availability, existed)
+        if self._staged is not None:
+            self._commit_staged(member_id, values["handle"], emails)
+            self._staged = None
         if not existed:
             return "added", values["handle"]
         handle = self.conn.execute(
             "SELECT handle FROM members WHERE id = ?", (member_id,)
         ).fetchone()[0]
         return ("updated" if changes else "unchanged"), handle
+
+    def _batchable(self, item: Incoming) -> bool:
+        """A new member whose rows can wait in the batch: nothing it reads later can
+        be a batched row (a vCard's CATEGORIES update the member's tags; an
+        availability id may be one in the batch or repeated in the record)."""
+        if item.categories:
+            return False
+        ids = [p.get("id") for p in item.availability or () if isinstance(p, dict) and p.get("id")]
+        if not ids:
+            return True
+        ids = [_uuid(i) if isinstance(i, str) else None for i in ids]
+        return len(set(ids)) == len(ids) and not any(i in self._pending_ids for i in ids)
 
     @staticmethod
     def _type(given: str, allowed: tuple[str, ...], default: str) -> str:
@@ -814,7 +905,7 @@ class Importer:
     def _put(self, table: str, row_id: str, values: dict, existed: bool) -> int:
         if existed:
             return 1 if self.tx.upsert(table, row_id, values) else 0
-        self.tx.insert(table, values, row_id=row_id)
+        self._insert(table, values, row_id=row_id)
         return 1
 
     def _contacts(
@@ -941,7 +1032,7 @@ class Importer:
             if row is not None:  # a removed period of this member comes back
                 changes += 1 if self.tx.upsert("availability", row_id, values) else 0
                 continue
-            self.tx.insert("availability", values, row_id=row_id)
+            self._insert("availability", values, row_id=row_id)
             changes += 1
         return changes
 
@@ -959,7 +1050,7 @@ def run(
     report = Report(keep_all=dry_run)
     try:
         with Tx(conn) as tx:
-            imp = Importer(tx)
+            imp = Importer(tx, savepoint="zpp_import_item" if skip_invalid else None)
             if catalogue:
                 imp.apply_catalogue(*catalogue)
             for n, item in enumerate(items, start=1):
@@ -993,6 +1084,8 @@ def run(
                 if skip_invalid:
                     conn.execute("RELEASE zpp_import_item")
                 report.note(action, item.label, handle, item.where)
+            imp.savepoint = None  # outside any record now
+            imp.flush()
             if dry_run:
                 raise _DryRun
     except _DryRun:

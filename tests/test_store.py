@@ -1,0 +1,270 @@
+"""store.Tx.insert_many (the bulk path `zpp import json` writes new members with) and
+the search index's fast fold.
+
+insert_many must write what one `insert` per row writes: the same rows and values,
+one clock per row (unique, increasing, every field stamped with it), one change-log
+entry per row with the same data, and the same members marked for the index.
+Real db files, compared as stored; merges run through the real merge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import uuid
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zppcli import clock, merge
+from zppcli import db as dbmod
+from zppcli.searchindex import _fold
+from zppcli.store import Tx
+from zppcli.textfold import fold
+
+NOW = "2026-12-01T10:00:00.000000Z"
+
+
+def _rows(n: int) -> dict[str, list[tuple[str | None, dict]]]:
+    members, contacts, skills = [], [], []
+    for i in range(n):
+        mid = str(uuid.UUID(int=(i * 7919 + 13) << 64 | i))
+        members.append(
+            (
+                mid,
+                {
+                    "handle": f"lid-{i}",
+                    "given_name": "Jöran" if i % 2 else "Łukasz",
+                    "particle": "van" if i % 3 else "",
+                    "family_name": f"Bürg {i}",
+                    "city": "Hilversum",
+                    "tags": ["radio", "tv"][: i % 3],
+                    "languages": ["nl"],
+                    "day_rate": None if i % 4 == 0 else 300 + i,
+                    "bio": f'Zegt "hoi"\nen\u2028meer {i}',
+                    **({"visibility": "public"} if i % 2 else {}),  # two shapes of row
+                },
+            )
+        )
+        contacts.append(
+            (
+                str(uuid.uuid5(uuid.NAMESPACE_URL, f"c{i}")),
+                {
+                    "member_id": mid,
+                    "kind": "email",
+                    "type": "work",
+                    "value": f"lid{i}@voorbeeld.example",
+                    "position": 0,
+                    "private": bool(i % 2),
+                },
+            )
+        )
+        skills.append(
+            (
+                str(uuid.uuid5(uuid.NAMESPACE_URL, f"s{i}")),
+                {"name": f"Vak {i}", "category": "", "description": ""},
+            )
+        )
+    return {"members": members, "contacts": contacts, "skills": skills}
+
+
+def _write(path: Path, rows: dict, bulk: bool) -> Tx:
+    conn = dbmod.connect(path)
+    try:
+        with Tx(conn) as tx:
+            for table, table_rows in rows.items():
+                if bulk:
+                    ids = tx.insert_many(table, table_rows)
+                    assert ids == [r for r, _ in table_rows]
+                else:
+                    for row_id, values in table_rows:
+                        tx.insert(table, values, row_id=row_id)
+            dirty = set(tx.dirty_members)
+        return tx, dirty, conn.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _table(path: Path, table: str) -> list[dict]:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def test_insert_many_writes_what_one_insert_per_row_writes(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZPP_DEVICE_ID", "bulk")
+    rows = _rows(40)
+    _, dirty_one, _ = _write(tmp_path / "one.db", rows, bulk=False)
+    _, dirty_bulk, last = _write(tmp_path / "bulk.db", rows, bulk=True)
+    assert dirty_bulk == dirty_one == {r for r, _ in rows["members"]}
+    stamps = []
+    for table in ("members", "contacts", "skills"):
+        one, bulk = _table(tmp_path / "one.db", table), _table(tmp_path / "bulk.db", table)
+        assert [r["id"] for r in bulk] == [r["id"] for r in one]
+        for a, b in zip(one, bulk, strict=True):
+            skip = ("created_at", "updated_at", "clocks")
+            assert {k: v for k, v in a.items() if k not in skip} == {
+                k: v for k, v in b.items() if k not in skip
+            }
+            assert b["created_at"] == b["updated_at"]
+            ca, cb = json.loads(a["clocks"]), json.loads(b["clocks"])
+            assert sorted(ca) == sorted(cb)  # the same fields stamped ...
+            assert len(set(cb.values())) == 1  # ... each row with one clock of its own
+            assert b["clocks"] == json.dumps(cb, sort_keys=True)  # written as insert writes it
+            stamps.append(next(iter(cb.values())))
+    assert len(set(stamps)) == len(stamps) == 120  # unique clocks
+    assert max(stamps) == last  # the file's clock moved to the last one
+    for s in stamps:
+        assert clock.parse_clock(s)[2] == "bulk"
+    # within a table, clocks go up in id order (the order the rows are written in)
+    for table in ("members", "contacts", "skills"):
+        table_stamps = [
+            next(iter(json.loads(r["clocks"]).values()))
+            for r in _table(tmp_path / "bulk.db", table)
+        ]
+        assert table_stamps == sorted(table_stamps)
+    # change log: one insert entry per row, same data, stamped with the row's clock
+    one_log = _table(tmp_path / "one.db", "changes")
+    bulk_log = _table(tmp_path / "bulk.db", "changes")
+    assert len(bulk_log) == len(one_log) == 120
+    assert len({c["id"] for c in bulk_log}) == 120
+    assert all(uuid.UUID(c["id"]).version == 7 for c in bulk_log)
+
+    def entries(log):
+        return sorted((c["tbl"], c["row_id"], c["op"], c["device_id"], c["data"]) for c in log)
+
+    assert entries(bulk_log) == entries(one_log)
+    row_clock = {
+        r["id"]: next(iter(json.loads(r["clocks"]).values()))
+        for t in ("members", "contacts", "skills")
+        for r in _table(tmp_path / "bulk.db", t)
+    }
+    assert all(c["hlc"] == row_clock[c["row_id"]] for c in bulk_log)
+    # the search index got the same documents
+    one_fts = sorted(tuple(r.values())[1:] for r in _fts(tmp_path / "one.db"))
+    assert one_fts == sorted(tuple(r.values())[1:] for r in _fts(tmp_path / "bulk.db"))
+    assert len(one_fts) == 40
+
+
+def _fts(path: Path) -> list[dict]:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT rowid, * FROM members_fts")]
+    finally:
+        conn.close()
+
+
+def test_insert_many_clocks_follow_the_files_clock(tmp_path, monkeypatch):
+    """A clock ahead of the wall clock (from a merge) is still passed, never repeated."""
+    monkeypatch.setenv("ZPP_DEVICE_ID", "bulk")
+    path = tmp_path / "z.db"
+    conn = dbmod.connect(path)
+    future = clock.format_clock(clock.wall_ms() + 3_600_000, 99_998, "other")
+    with Tx(conn) as tx:
+        tx.observe(future)
+        tx.insert_many("skills", _rows(3)["skills"])
+    stamps = sorted(
+        next(iter(json.loads(r[0]).values())) for r in conn.execute("SELECT clocks FROM skills")
+    )
+    conn.close()
+    assert all(s > future for s in stamps)
+    assert len(set(stamps)) == 3
+    assert stamps[0].startswith(future[:13])  # same ms, counter 99999
+    assert stamps[1][:13] == str(int(future[:13]) + 1)  # then it borrows the next ms
+
+
+def test_insert_many_is_all_or_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZPP_DEVICE_ID", "bulk")
+    path = tmp_path / "z.db"
+    conn = dbmod.connect(path)
+    rows = _rows(3)["skills"]
+    try:
+        with Tx(conn) as tx:
+            tx.insert_many("skills", [*rows, rows[0]])  # a repeated id
+    except sqlite3.IntegrityError:
+        pass
+    else:
+        raise AssertionError("a repeated id must fail")
+    assert conn.execute("SELECT count(*) FROM skills").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM changes WHERE tbl = 'skills'").fetchone()[0] == 0
+    conn.close()
+
+
+def test_merge_of_a_bulk_imported_db_and_an_edited_copy_converges(tmp_path, monkeypatch, run):
+    """Bulk-import a directory; a copy edits some members; merging both ways gives the same."""
+    source = tmp_path / "dir.json"
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    monkeypatch.setenv("ZPP_DB", str(tmp_path / "example.db"))
+    run("db", "init", "--example", ok=True)
+    run("export", "json", "--include-private", "-o", source, ok=True)
+    monkeypatch.setenv("ZPP_DB", str(a))
+    monkeypatch.setenv("ZPP_DEVICE_ID", "laptop")
+    run("import", "json", source, ok=True)
+    conn = sqlite3.connect(a)
+    assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 51
+    assert (
+        conn.execute("SELECT count(*) FROM changes").fetchone()[0]
+        > conn.execute("SELECT count(*) FROM members").fetchone()[0]
+    )
+    handles = [r[0] for r in conn.execute("SELECT handle FROM members ORDER BY handle LIMIT 3")]
+    conn.close()
+    shutil.copyfile(a, b)
+    monkeypatch.setenv("ZPP_DB", str(b))
+    monkeypatch.setenv("ZPP_DEVICE_ID", "phone")
+    run("member", "edit", handles[0], "--city", "Baarn", ok=True)
+    run("member", "rm", handles[1], "--yes", ok=True)
+    monkeypatch.setenv("ZPP_DB", str(a))
+    monkeypatch.setenv("ZPP_DEVICE_ID", "laptop")
+    run("member", "edit", handles[2], "--city", "Huizen", ok=True)
+    ab, ba = tmp_path / "ab.db", tmp_path / "ba.db"
+    shutil.copyfile(a, ab)
+    shutil.copyfile(b, ba)
+    for target, other, dev in ((ab, b, "laptop"), (ba, a, "phone")):
+        conn = dbmod.connect(target)
+        old = os.environ["ZPP_DEVICE_ID"]
+        os.environ["ZPP_DEVICE_ID"] = dev
+        try:
+            merge.merge(conn, other)
+        finally:
+            os.environ["ZPP_DEVICE_ID"] = old
+            conn.close()
+    for table in ("members", "contacts", "member_skills", "collective_members", "changes"):
+        cols = "*" if table == "changes" else "id, clocks, deleted"
+        x = sorted(map(tuple, sqlite3.connect(ab).execute(f"SELECT {cols} FROM {table}")))
+        y = sorted(map(tuple, sqlite3.connect(ba).execute(f"SELECT {cols} FROM {table}")))
+        assert x == y, table
+    conn = sqlite3.connect(ab)
+    assert conn.execute("SELECT city FROM members WHERE handle = ?", (handles[0],)).fetchone()[
+        0
+    ] == ("Baarn")
+    assert conn.execute("SELECT city FROM members WHERE handle = ?", (handles[2],)).fetchone()[
+        0
+    ] == ("Huizen")
+    assert conn.execute(
+        "SELECT deleted FROM members WHERE handle = ?", (handles[1],)
+    ).fetchone() == (1,)
+    conn.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=30))
+def test_fast_fold_is_fold(text):
+    assert _fold(text) == fold(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Łukasz", "Ørjan", "Bürg", "Strauß", "Æble", "é", "e\u0301", " ", "A"]),
+        max_size=8,
+    ).map("".join)
+)
+def test_fast_fold_is_fold_on_accented_words(text):
+    assert _fold(text) == fold(text)
