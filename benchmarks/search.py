@@ -111,7 +111,34 @@ def build(path: Path, n: int, today: date) -> None:
     clocks = json.dumps({"deleted": "1764115200000-00000-bench"})
     skills = [
         s.strip()
-        for s in ["Camera", " Montage", " Sound design", " Geluidstechniek", " Audio mixing", " Color grading", " Motion graphics", " Unity", " Unreal", " iOS", " Android", " Podcast", " Presentatie", " Scenario schrijven", " Regie", " Productie", " Lichtontwerp", " Drone", " VFX", " 3D animatie", " Social media", " YouTube", " Copywriting", " Fotografie", " Journalistiek", " UX design"]
+        for s in [
+            "Camera",
+            " Montage",
+            " Sound design",
+            " Geluidstechniek",
+            " Audio mixing",
+            " Color grading",
+            " Motion graphics",
+            " Unity",
+            " Unreal",
+            " iOS",
+            " Android",
+            " Podcast",
+            " Presentatie",
+            " Scenario schrijven",
+            " Regie",
+            " Productie",
+            " Lichtontwerp",
+            " Drone",
+            " VFX",
+            " 3D animatie",
+            " Social media",
+            " YouTube",
+            " Copywriting",
+            " Fotografie",
+            " Journalistiek",
+            " UX design",
+        ]
     ]
     skill_ids = {s: derived_id("skill", slug(s)) for s in skills}
     conn.execute("BEGIN")
