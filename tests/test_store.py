@@ -268,3 +268,157 @@ def test_fast_fold_is_fold(text):
 )
 def test_fast_fold_is_fold_on_accented_words(text):
     assert _fold(text) == fold(text)
+
+
+# -- the importer's batches: the same result as writing each record straight away ------
+def _directory(path: Path) -> Path:
+    def member(n, uid, handle=None, email=None, **extra):
+        rec = {
+            "id": str(uuid.UUID(int=uid << 80 | uid)),
+            "given_name": "Anna",
+            "family_name": f"Visser {n}",
+            "emails": [{"type": "work", "value": email or f"lid{n}@voorbeeld.example"}],
+            "phones": [{"type": "mobile", "value": f"+3161234{n:04d}"}],
+            "skills": [{"skill": "Montage", "level": "expert"}],
+            "collectives": [{"handle": "gooi-collectief", "role": "member"}] if n % 2 else [],
+            "availability": [],
+            **extra,
+        }
+        if handle:
+            rec["handle"] = handle
+        return rec
+
+    period = {"from": "2026-12-01", "to": "2026-12-05", "status": "booked"}
+    members = [
+        member(1, 1, "anna", "anna@voorbeeld.example"),
+        member(2, 2, None, "ANNA@voorbeeld.example"),  # the e-mail of a batched member
+        member(3, 3, "anna"),  # a batched member's handle
+        member(4, 4),  # no handle: anna-visser-4
+        member(5, 1, "anna-nieuw", city="Baarn"),  # a batched member's UID
+        member(6, 6, availability=[{**period, "id": str(uuid.UUID(int=99))}]),
+        member(7, 7, availability=[{**period, "id": str(uuid.UUID(int=99))}]),  # same period id
+        member(8, 8, collectives=[{"handle": "bestaat-niet"}]),  # invalid: no such collective
+        member(9, 9, "anna-visser4"),  # the handle member 4 got
+        *(member(n, n) for n in range(10, 16)),
+    ]
+    data = {
+        "format": "zpp-directory",
+        "version": 1,
+        "skills": [{"name": "Montage", "category": "", "description": "", "aliases": ["edit"]}],
+        "collectives": [
+            {
+                "id": str(uuid.UUID(int=77 << 80)),
+                "handle": "gooi-collectief",
+                "name": "Gooi Collectief",
+            }
+        ],
+        "members": members,
+    }
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+def _import(path: Path, source: Path, **kw):
+    from zppcli import importer
+
+    conn = dbmod.connect(path)
+    try:
+        items, catalogue, _ = importer.read("json", source)
+        return importer.run(conn, items, catalogue=catalogue, **kw)
+    finally:
+        conn.close()
+
+
+def _stored(path: Path) -> dict[str, list[tuple]]:
+    """Every row as stored, without what differs by when it was written (and the
+    random ids of new availability periods)."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    out = {}
+    try:
+        for table in ("members", "contacts", "member_skills", "collective_members", "availability"):
+            rows = []
+            for r in conn.execute(f"SELECT * FROM {table}"):
+                row = dict(r)
+                for k in ("created_at", "updated_at", "clocks"):
+                    row.pop(k)
+                if table == "availability" and row["id"] != str(uuid.UUID(int=99)):
+                    row.pop("id")
+                rows.append(tuple(sorted(row.items())))
+            out[table] = sorted(rows)
+        out["changes"] = sorted(
+            (r["tbl"], r["op"], r["data"] if r["tbl"] != "availability" else "")
+            for r in conn.execute("SELECT * FROM changes")
+        )
+        out["fts"] = sorted(map(tuple, conn.execute("SELECT * FROM members_fts")))
+    finally:
+        conn.close()
+    return out
+
+
+def test_import_in_batches_writes_what_one_record_at_a_time_writes(tmp_path, monkeypatch):
+    from zppcli import importer
+
+    source = _directory(tmp_path / "dir.json")
+    results = {}
+    batchable = importer.Importer._batchable
+    for name, batch, how in (
+        ("straight", 1000, lambda self, item: False),  # record at a time: tx.insert per row
+        ("batch2", 2, batchable),
+        ("batch1000", 1000, batchable),
+    ):
+        monkeypatch.setattr(importer.Importer, "BATCH", batch)
+        monkeypatch.setattr(importer.Importer, "_batchable", how)
+        report = _import(tmp_path / f"{name}.db", source, skip_invalid=True)
+        results[name] = (
+            report.counts,
+            [r["where"] for r in report.rows],
+            _stored(tmp_path / f"{name}.db"),
+        )
+    assert results["straight"][0] == {"added": 12, "updated": 2, "unchanged": 0, "skipped": 1}
+    assert results["batch2"] == results["straight"]
+    assert results["batch1000"] == results["straight"]
+    stored = results["batch2"][2]
+    handles = sorted(dict(r)["handle"] for r in stored["members"])
+    assert {"anna-nieuw", "anna-2", "anna-visser4", "anna-visser4-2"} <= set(handles)
+    assert not any(dict(r)["family_name"] == "Visser 8" for r in stored["members"])
+
+
+def test_import_in_batches_aborts_whole(tmp_path, monkeypatch):
+    """Without --skip-invalid a bad record after a written batch leaves the db empty."""
+    from zppcli import importer
+
+    monkeypatch.setattr(importer.Importer, "BATCH", 2)
+    source = _directory(tmp_path / "dir.json")
+    try:
+        _import(tmp_path / "z.db", source)
+    except importer.BadRecord as e:
+        assert "bestaat-niet" in str(e)
+    else:
+        raise AssertionError("member 8 must abort the import")
+    conn = sqlite3.connect(tmp_path / "z.db")
+    for table in ("members", "contacts", "changes", "members_fts"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    conn.close()
+
+
+def test_refresh_reading_whole_tables_gives_the_same_index(tmp_path, monkeypatch, run):
+    from zppcli import searchindex
+
+    run("db", "init", "--example", ok=True)
+    path = Path(os.environ["ZPP_DB"])
+    conn = dbmod.connect(path)
+    before = sorted(map(tuple, conn.execute("SELECT rowid, * FROM members_fts")))
+    ids = [r[0] for r in conn.execute("SELECT id FROM members WHERE deleted = 0")]
+    monkeypatch.setattr(searchindex, "SCAN_FROM", 1)
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM members_fts")
+    searchindex.refresh(conn, ids[::2])  # some members: only theirs come back
+    half = sorted(map(tuple, conn.execute("SELECT rowid, * FROM members_fts")))
+    searchindex.refresh(conn, ids)
+    after = sorted(map(tuple, conn.execute("SELECT rowid, * FROM members_fts")))
+    conn.execute("ROLLBACK")
+    conn.close()
+    assert len(before) == 51
+    assert after == before
+    assert half == [r for r in before if r[1] in set(ids[::2])]

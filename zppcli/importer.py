@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -617,6 +618,37 @@ class Importer:
         self._pending_handles: set[str] = set()  # each handle and its prefixes up to a "-"
         self._staged: list[tuple[str, str | None, dict]] | None = None  # this record's rows
         self._staged_ids: set[str] = set()
+        # ("i", uid) / ("e", address) / ("h", handle) the db is known not to have:
+        # looked up for a few hundred records at once (prefetch) instead of one by one.
+        self._absent: set[tuple[str, str]] = set()
+
+    def prefetch(self, items: list) -> None:
+        """Look up the UIDs, e-mail addresses and handles of the next records in bulk;
+        match() and the handle check skip their query for what the db does not have."""
+        keys: dict[str, set[str]] = {"i": set(), "e": set(), "h": set()}
+        for item in items:
+            if not isinstance(item, Incoming):
+                continue
+            if item.id:
+                keys["i"].add(item.id)
+            keys["e"].update(v.strip().lower() for _, v, _ in item.emails if isinstance(v, str))
+            handle = item.values.get("handle")
+            if isinstance(handle, str):
+                keys["h"].add(handle.strip().lower())
+        queries = {
+            "i": "SELECT id FROM members WHERE id IN ({})",
+            "e": "SELECT value FROM contacts WHERE kind = 'email' AND value IN ({})",
+            "h": "SELECT handle FROM members WHERE handle IN ({})",
+        }
+        absent = set()
+        for kind, wanted in keys.items():
+            wanted = sorted(wanted)
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                sql = queries[kind].format(",".join("?" * len(chunk)))
+                found = {r[0] for r in self.conn.execute(sql, chunk)}
+                absent.update((kind, k) for k in chunk if k not in found)
+        self._absent = absent
 
     # -- the batch of new members --
     def flush(self) -> None:
@@ -633,6 +665,9 @@ class Importer:
                 self.tx.insert_many(table, rows)
         self._batch.clear()
         self._batch_members = 0
+        self._absent.difference_update(("i", k) for k in self._pending_ids)
+        self._absent.difference_update(("e", k) for k in self._pending_emails)
+        self._absent.difference_update(("h", k) for k in self._pending_handles)
         self._pending_ids.clear()
         self._pending_emails.clear()
         self._pending_handles.clear()
@@ -755,7 +790,7 @@ class Importer:
     # -- one member --
     def match(self, item: Incoming) -> tuple[str | None, bool]:
         """(member id, existed before) by UID, then e-mail."""
-        if item.id:
+        if item.id and ("i", item.id) not in self._absent:
             row = self.conn.execute(
                 "SELECT deleted FROM members WHERE id = ?", (item.id,)
             ).fetchone()
@@ -765,9 +800,12 @@ class Importer:
                 return item.id, True
         for _, value, _ in item.emails:
             try:
-                owner = members.email_owner(self.conn, contacts.normalize_email(value))
+                address = contacts.normalize_email(value)
             except InvalidInput:
                 continue
+            if ("e", address) in self._absent:
+                continue
+            owner = members.email_owner(self.conn, address)
             if owner is not None:
                 return owner["id"], True
         return item.id, False
@@ -797,6 +835,7 @@ class Importer:
         changes = 0
         if existed or not self._batchable(item):
             self.flush()  # written straight away, so its reads see everything before it
+            self._absent.clear()  # and it may add what was absent
         if existed:
             row = self.conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
             if "handle" in values and values["handle"] != row["handle"]:
@@ -824,7 +863,11 @@ class Importer:
             handle = values.get("handle")
             if handle and handle in self._pending_handles:
                 self.flush()
-            if not handle or members.find_by_handle(self.conn, handle) is not None:
+            if (
+                not handle
+                or ("h", handle) not in self._absent
+                and members.find_by_handle(self.conn, handle) is not None
+            ):
                 base = handle or names.handle_base(
                     names.Name(
                         values.get("given_name", ""),
@@ -1053,7 +1096,7 @@ def run(
             imp = Importer(tx, savepoint="zpp_import_item" if skip_invalid else None)
             if catalogue:
                 imp.apply_catalogue(*catalogue)
-            for n, item in enumerate(items, start=1):
+            for n, item in enumerate(_prefetched(items, imp), start=1):
                 if progress and n % 100 == 0:
                     progress(100)
                 if isinstance(item, Malformed):
@@ -1091,6 +1134,14 @@ def run(
     except _DryRun:
         pass
     return report
+
+
+def _prefetched(items: Iterable, imp: Importer, size: int = 1000) -> Iterator:
+    """The records, with imp.prefetch called for each next `size` of them."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        imp.prefetch(chunk)
+        yield from chunk
 
 
 def read(kind: str, path: Path) -> tuple[Iterable[Incoming | Malformed], tuple | None, int | None]:

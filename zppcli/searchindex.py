@@ -99,8 +99,85 @@ def _documents(conn: sqlite3.Connection, ids: list[str]) -> list[tuple]:
     return docs
 
 
+# From this many members on, refresh reads whole tables once instead of looking the
+# members up 500 at a time (a big import: 100,000 members, 1.5 s less).
+SCAN_FROM = 5000
+
+
+def _all_documents(conn: sqlite3.Connection, ids: set[str]) -> list[tuple]:
+    """_documents for many members at once: each table read in one pass, rows in
+    rowid order (the order _documents's member_id index lookups give them)."""
+    skill_text = {
+        r[0]: f"{r[1]} {r[2] or ''}"
+        for r in conn.execute(
+            """SELECT s.id, s.name, (SELECT group_concat(a.alias, ' ') FROM skill_aliases a
+                                      WHERE a.skill_id = s.id AND a.deleted = 0)
+                 FROM skills s WHERE s.deleted = 0"""
+        )
+    }
+    skills: dict[str, list[str]] = defaultdict(list)
+    for member_id, skill_id in conn.execute(
+        """SELECT member_id, skill_id FROM member_skills
+            WHERE deleted = 0 AND NOT (wants_to_learn = 1 AND level = 'learning')"""
+    ):
+        if member_id in ids and skill_id in skill_text:
+            skills[member_id].append(skill_text[skill_id])
+    collective_text = {
+        r[0]: f"{r[1]} {r[2]}"
+        for r in conn.execute("SELECT id, name, handle FROM collectives WHERE deleted = 0")
+    }
+    collectives: dict[str, list[str]] = defaultdict(list)
+    for member_id, collective_id in conn.execute(
+        "SELECT member_id, collective_id FROM collective_members WHERE deleted = 0"
+    ):
+        if member_id in ids and collective_id in collective_text:
+            collectives[member_id].append(collective_text[collective_id])
+    docs = []
+    loads, empty = json.loads, ()
+    for member_id, handle, display_name, city, region, tags, languages, bio in conn.execute(
+        """SELECT id, handle, display_name, city, region, tags, languages, bio
+             FROM members WHERE deleted = 0"""
+    ):
+        if member_id not in ids:
+            continue
+        meta = " ".join(
+            [
+                city,
+                region,
+                *(loads(tags) if tags != "[]" else empty),
+                *(loads(languages) if languages != "[]" else empty),
+                *collectives.get(member_id, empty),
+            ]
+        )
+        docs.append(
+            (
+                fts_rowid(member_id),
+                member_id,
+                _fold(f"{display_name} {handle}"),
+                _fold(" ".join(skills.get(member_id, empty))),
+                _fold(meta),
+                _fold(bio),
+            )
+        )
+    docs.sort()
+    return docs
+
+
 def refresh(conn: sqlite3.Connection, member_ids: Iterable[str]) -> None:
     ids = sorted(set(member_ids))
+    if len(ids) >= SCAN_FROM:
+        docs = _all_documents(conn, set(ids))
+        for i in range(0, len(ids), CHUNK):
+            conn.executemany(
+                "DELETE FROM members_fts WHERE rowid = ?",
+                [(fts_rowid(m),) for m in ids[i : i + CHUNK]],
+            )
+        conn.executemany(
+            "INSERT INTO members_fts (rowid, member_id, name, skills, meta, bio)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            docs,
+        )
+        return
     for chunk in _chunks(ids):
         conn.executemany(
             "DELETE FROM members_fts WHERE rowid = ?", [(fts_rowid(i),) for i in chunk]
