@@ -422,3 +422,15 @@ def test_refresh_reading_whole_tables_gives_the_same_index(tmp_path, monkeypatch
     assert len(before) == 51
     assert after == before
     assert half == [r for r in before if r[1] in set(ids[::2])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=20), min_size=1, max_size=4))
+def test_derived_id_is_uuid5(parts):
+    from zppcli.store import NAMESPACE, derived_id
+
+    try:
+        expected = str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
+    except UnicodeEncodeError:  # lone surrogates: neither can encode them
+        return
+    assert derived_id(*parts) == expected

@@ -605,6 +605,7 @@ class Importer:
     def __init__(self, tx: Tx, savepoint: str | None = None):
         self.tx, self.conn = tx, tx.conn
         self._skill_words: dict[str, str] | None = None
+        self._skill_refs: dict[str, str | None] = {}  # answers of skill_id, with _skill_words
         self._collectives: dict[str, str] | None = None
         # The batch: rows of new members, checked and ready, not yet in the db. Reads
         # that could see them (a UID, an e-mail, a handle, an availability id) flush
@@ -701,12 +702,15 @@ class Importer:
     # -- lookups --
     def skill_id(self, ref: str) -> str | None:
         if self._skill_words is None:
-            self._skill_words = {}
+            self._skill_words, self._skill_refs = {}, {}
             for s in skills.catalogue(self.conn):
                 for w in (s.name, *s.aliases):
                     self._skill_words.setdefault(fold(w), s.id)
                     self._skill_words.setdefault(slug(w), s.id)
-        return self._skill_words.get(fold(ref.strip())) or self._skill_words.get(slug(ref))
+        if ref not in self._skill_refs:  # the same few skill names, 100,000 times over
+            words = self._skill_words
+            self._skill_refs[ref] = words.get(fold(ref.strip())) or words.get(slug(ref))
+        return self._skill_refs[ref]
 
     def ensure_skill(self, name: str) -> str:
         sid = self.skill_id(name)
