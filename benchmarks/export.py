@@ -1,9 +1,12 @@
 """Benchmark: 100,000 members out as vCards and in from JSON (issue 4).
 
     python benchmarks/export.py [--members 100000] [--vobject-sample 5000]
+                                [--baseline-members 10000]
 
 1. writes a synthetic directory (JSON, the `zpp export json` form) of N members;
-2. times `zpp import json` of it into an empty db (target: <= 15 s for 100k);
+2. times `zpp import json` of it into an empty db (target: <= 15 s for 100k), and,
+   as this run's baseline, the first --baseline-members of them imported both ways:
+   in batches (Tx.insert_many, as zpp does) and a record at a time (tx.insert per row);
 3. times `zpp export vcard --include-private -o FILE` of all of them in a child
    process and reads that process's peak RSS (targets: >= 20,000 cards/s,
    <= 100 MB);
@@ -206,6 +209,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=100_000)
     ap.add_argument("--vobject-sample", type=int, default=5_000)
+    ap.add_argument("--baseline-members", type=int, default=10_000)
     ap.add_argument("--write-synthetic", metavar="PATH", help=argparse.SUPPRESS)
     args = ap.parse_args()
     n = args.members
@@ -214,6 +218,7 @@ def main() -> None:
             json.dumps(synthetic(n), ensure_ascii=False), encoding="utf-8"
         )
         return
+    b = min(args.baseline_members, n)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="zpp-bench-") as tmp:
         tmp = Path(tmp)
@@ -232,6 +237,35 @@ def main() -> None:
             f"import json   {n:>7} members  {seconds:6.1f} s wall ({cpu:6.1f} s CPU)  "
             f"{n / seconds:6.0f} members/s  peak RSS {rss:4.0f} MB  (target <= 15 s for 100k)"
         )
+
+        if b:
+            small = tmp / "small.json"
+            subprocess.run(
+                [sys.executable, __file__, "--write-synthetic", str(small), "--members", str(b)],
+                check=True,
+            )
+            # the record-at-a-time path: the importer with batching switched off
+            one_by_one = (
+                "import sys; from zppcli import importer; from zppcli.cli import app;"
+                " importer.Importer._batchable = lambda self, item: False;"
+                " sys.argv = ['zpp', 'import', 'json', sys.argv[1]]; app()"
+            )
+            timings = {}
+            for label, cmd in (
+                ("batches", [*zpp, "import", "json", str(small)]),
+                ("record at a time", [sys.executable, "-c", one_by_one, str(small)]),
+            ):
+                small_env = {**env, "ZPP_DB": str(tmp / f"small-{len(timings)}.db")}
+                seconds, _, cpu = run_child(cmd, small_env)
+                timings[label] = cpu
+                print(
+                    f"import json   {b:>7} members  {seconds:6.1f} s wall ({cpu:6.1f} s CPU)  "
+                    f"{label}"
+                )
+            print(
+                f"batches vs record at a time (same importer otherwise; {b} members, CPU s): "
+                f"{timings['record at a time'] / timings['batches']:.1f}x faster"
+            )
 
         out = tmp / "all.vcf"
         # Twice: right after the import the kernel is still writing the db back to
