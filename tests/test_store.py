@@ -434,3 +434,45 @@ def test_derived_id_is_uuid5(parts):
     except UnicodeEncodeError:  # lone surrogates: neither can encode them
         return
     assert derived_id(*parts) == expected
+
+
+def test_a_new_member_naming_a_skill_or_collective_twice_gets_the_later_one(tmp_path, run):
+    """Batched, a repeated row of one record is the later one (as for an existing member,
+    where the second write is an update); written one row at a time it was an internal error."""
+    card = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna Visser\r\nN:Visser;Anna;;;\r\n"
+        "EMAIL:anna@voorbeeld.example\r\nORG:Gooi Collectief\r\nORG:Gooi Collectief\r\n"
+        "END:VCARD\r\n"
+    )
+    (tmp_path / "a.vcf").write_text(card, encoding="utf-8")
+    result = run("import", "vcard", tmp_path / "a.vcf")
+    assert result.exit_code == 0, result.stderr
+    data = {
+        "format": "zpp-directory",
+        "version": 1,
+        "skills": [{"name": "Montage"}],
+        "collectives": [],
+        "members": [
+            {
+                "given_name": "Bram",
+                "family_name": "Bos",
+                "skills": [
+                    {"skill": "Montage", "level": "competent"},
+                    {"skill": "montage", "level": "expert", "can_mentor": True},
+                ],
+            }
+        ],
+    }
+    (tmp_path / "b.json").write_text(json.dumps(data), encoding="utf-8")
+    result = run("import", "json", tmp_path / "b.json")
+    assert result.exit_code == 0, result.stderr
+    conn = sqlite3.connect(os.environ["ZPP_DB"])
+    assert conn.execute(
+        "SELECT level, can_mentor FROM member_skills ms JOIN members m ON m.id = ms.member_id"
+        " WHERE m.handle = 'bram-bos'"
+    ).fetchall() == [("expert", 1)]
+    assert conn.execute(
+        "SELECT count(*) FROM collective_members cm JOIN members m ON m.id = cm.member_id"
+        " WHERE m.handle = 'anna-visser'"
+    ).fetchone() == (1,)
+    conn.close()

@@ -618,7 +618,7 @@ class Importer:
         self._pending_emails: set[str] = set()
         self._pending_handles: set[str] = set()  # each handle and its prefixes up to a "-"
         self._staged: list[tuple[str, str | None, dict]] | None = None  # this record's rows
-        self._staged_ids: set[str] = set()
+        self._staged_ids: dict[str, int] = {}  # row id -> its place in _staged
         # ("i", uid) / ("e", address) / ("h", handle) the db is known not to have:
         # looked up for a few hundred records at once (prefetch) instead of one by one.
         self._absent: set[tuple[str, str]] = set()
@@ -680,9 +680,11 @@ class Importer:
         if self._staged is None:
             return self.tx.insert(table, values, row_id=row_id)
         if row_id is not None:
-            if row_id in self._staged_ids:
-                raise InvalidInput(table.replace("_", " "), row_id, "listed twice in one record")
-            self._staged_ids.add(row_id)
+            if row_id in self._staged_ids:  # named twice (a skill, an ORG): the later one
+                at = self._staged_ids[row_id]  # wins, as it does for an existing member
+                self._staged[at] = (table, row_id, {**self._staged[at][2], **values})
+                return row_id
+            self._staged_ids[row_id] = len(self._staged)
         self._staged.append((table, row_id, values))
         return row_id  # None only for availability, whose id nothing reads back
 
@@ -883,7 +885,7 @@ class Importer:
                     self.flush()
                 values["handle"] = members._unique_handle(self.conn, base)
             if self._batchable(item):  # checked above; nothing written yet
-                self._staged, self._staged_ids = [], set()
+                self._staged, self._staged_ids = [], {}
                 member_id = member_id or new_id()
             member_id = self._insert("members", values, row_id=member_id)
             changes += 1
