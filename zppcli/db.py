@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -176,12 +175,21 @@ def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlit
     return conn
 
 
-def _check_location(conn: sqlite3.Connection, path: Path) -> None:
-    """A shared db leaves WAL; the one-time advice goes to stderr (no other channel here)."""
+_notes: list[str] = []
+
+
+def drain_notes() -> list[str]:
+    """Advice gathered while opening dbs (shared-folder warnings), for the CLI to show."""
+    notes = list(_notes)
+    _notes.clear()
+    return notes
+
+
+def _check_location(conn: Connection, path: Path) -> None:
+    """A shared db leaves WAL; the one-time advice waits in drain_notes() for the CLI."""
     from zppcli import location
 
-    for note in location.check(conn, path):
-        print(note, file=sys.stderr)
+    _notes.extend(location.check(conn, path))
 
 
 def _create_or_migrate(conn: sqlite3.Connection, path: Path, version: int, current: int) -> None:

@@ -18,6 +18,8 @@ def open_db(db: str | None, *, create: bool = False) -> sqlite3.Connection:
     conn = dbmod.connect(path, create=create)
     if fresh and create:
         output.message(f"zpp: created a new db at {path}")
+    for note in dbmod.drain_notes():
+        output.message(note)
     return conn
 
 

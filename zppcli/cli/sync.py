@@ -158,6 +158,8 @@ def sync(
         output.message(location.stray_note(stray))
     if report.published:
         output.message(f"zpp: published {report.published}")
+    for note in dbmod.drain_notes():
+        output.message(note)
 
 
 def log(
