@@ -368,16 +368,7 @@ def _csv_incoming(row: dict[str, str], where: str) -> Incoming:
         for entry in _list(row.get(cell, "")):
             ctype, value = contacts.split_typed(entry, types)
             target.append((ctype or "", value, False))
-    learn = _list(row.get("learning", ""))
-    specs = [skills.parse_spec(s) for s in _list(row.get("skills", ""))]
-    learn_set = {fold(s) for s in learn}
-    item.skills = [
-        skills.SkillSpec(s.ref, s.level, s.mentor, fold(s.ref) in learn_set) for s in specs
-    ]
-    have = {fold(s.ref) for s in specs}
-    item.skills += [
-        skills.SkillSpec(s, "learning", False, True) for s in learn if fold(s) not in have
-    ]
+    item.skills = skills.specs(_list(row.get("skills", "")), _list(row.get("learning", "")))
     for entry in _list(row.get("collectives", "")):
         ref, _, role = entry.partition(":")
         item.collectives.append((ref.strip(), role.strip() or "member"))
