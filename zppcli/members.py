@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from typing import TYPE_CHECKING, Any
 
 from zppcli import contacts, names, skills
 from zppcli.errors import Conflict, InvalidInput, NotFound
 from zppcli.textfold import fold
 
+TYPE_CHECKING = False  # no typing import on the start-up path
 if TYPE_CHECKING:
+    from typing import Any
+
     from zppcli.store import Tx
 
 VISIBILITIES = ("public", "network", "private")

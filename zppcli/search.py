@@ -8,7 +8,6 @@ library and zpp's light modules.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import sqlite3
 from datetime import date
@@ -112,10 +111,14 @@ class Filters:
         data = {k: v for k, v in self.as_dict().items() if v}
         if self.free:
             data["free"] = [self.free[0].isoformat(), self.free[1].isoformat()]
+        import json
+
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Filters:
+        import json
+
         data = json.loads(text or "{}")
         if data.get("free"):
             data["free"] = tuple(date.fromisoformat(d) for d in data["free"])

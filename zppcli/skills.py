@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from typing import TYPE_CHECKING
 
 from zppcli.errors import InvalidInput, NotFound
 from zppcli.textfold import fold, slug
 
+TYPE_CHECKING = False  # no typing import on the start-up path
 if TYPE_CHECKING:
     from zppcli.store import Tx
 

@@ -57,7 +57,15 @@ def execute(
 
 
 def _emit(conn, ids: list[str], chosen: str) -> None:
-    from zppcli import members, output
+    from zppcli import output
+
+    if not ids:  # nothing to read: spare the member module's import
+        if chosen == "mutt":
+            _mutt([])
+        else:
+            output.render([], chosen, TABLE_COLUMNS if chosen == "table" else COLUMNS)
+        return
+    from zppcli import members
 
     recs = members.records(conn, ids)
     by_id = {r["id"]: r for r in recs}
