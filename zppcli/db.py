@@ -245,6 +245,32 @@ def backup_copy(conn: sqlite3.Connection, path: Path, label: str) -> Path:
     return target
 
 
+def live_count(conn: sqlite3.Connection, table: str) -> int:
+    """Rows that are not tombstones (all rows of a table without `deleted`)."""
+    has_deleted = any(c[1] == "deleted" for c in conn.execute(f'PRAGMA table_info("{table}")'))
+    where = " WHERE deleted = 0" if has_deleted else ""
+    return conn.execute(f'SELECT count(*) FROM "{table}"{where}').fetchone()[0]
+
+
+def health(conn: sqlite3.Connection) -> tuple[list[str], list[dict]]:
+    """(integrity_check lines, rows of schema version, integrity, orphans, counts per table)."""
+    integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+    orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
+    rows = [
+        {"item": "schema version", "value": conn.execute("PRAGMA user_version").fetchone()[0]},
+        {"item": "integrity", "value": "; ".join(integrity)},
+        {"item": "orphaned rows", "value": len(orphans)},
+    ]
+    for table in table_names(conn):
+        if table == "meta":
+            continue
+        live = live_count(conn, table)
+        total = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        extra = f" (+{total - live} deleted)" if total > live else ""
+        rows.append({"item": table, "value": f"{live}{extra}"})
+    return integrity, rows
+
+
 def table_names(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"

@@ -37,7 +37,7 @@ def init(
     target = dbmod.resolve_path(db)
     if example and target.exists() and target.stat().st_size > 0:
         conn = dbmod.connect(target)
-        has = conn.execute("SELECT count(*) FROM members").fetchone()[0]
+        has = dbmod.live_count(conn, "members")
         loaded = examples.loaded_on(conn)
         conn.close()
         if loaded:
@@ -72,28 +72,8 @@ def check(format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None) -
 
     chosen = fmt(format_, json_)
     conn = open_db(db)
-    integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-    orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
-    rows = [
-        {"item": "path", "value": str(dbmod.resolve_path(db))},
-        {"item": "schema version", "value": conn.execute("PRAGMA user_version").fetchone()[0]},
-        {"item": "integrity", "value": "; ".join(integrity)},
-        {"item": "orphaned rows", "value": len(orphans)},
-    ]
-    for table in dbmod.table_names(conn):
-        if table in ("meta",):
-            continue
-        has_deleted = any(c[1] == "deleted" for c in conn.execute(f'PRAGMA table_info("{table}")'))
-        live = conn.execute(
-            f'SELECT count(*) FROM "{table}"' + (" WHERE deleted = 0" if has_deleted else "")
-        ).fetchone()[0]
-        total = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-        rows.append(
-            {
-                "item": table,
-                "value": f"{live}" + (f" (+{total - live} deleted)" if total > live else ""),
-            }
-        )
+    integrity, rows = dbmod.health(conn)
+    rows.insert(0, {"item": "path", "value": str(dbmod.resolve_path(db))})
     output.render(rows, chosen, ["item", "value"])
     if integrity != ["ok"]:
         raise ZppError(f"integrity check failed: {integrity[0]}")

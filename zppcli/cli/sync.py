@@ -184,32 +184,15 @@ def log(
     db: DbOpt = None,
 ) -> None:
     """Who (which device) changed what, and when."""
-    from zppcli import changelog, dates, output
+    from zppcli import changelog, dates, output, privacy
     from zppcli.cli.common import open_db
 
     chosen = fmt(format_, json_)
     day = dates.parse_date(since, "since") if since else None
     conn = open_db(db)
     try:
-        member_id = _member_id(conn, member) if member else None
+        member_id = privacy.resolve_any(conn, member)["id"] if member else None
         rows = changelog.entries(conn, member_id, day, limit)
     finally:
         conn.close()
     output.render(rows, chosen, ["when", "device", "op", "table", "what", "fields"])
-
-
-def _member_id(conn, ref: str) -> str:
-    """A live member as everywhere, else a removed one by its handle (its history stays)."""
-    from zppcli import members as memberdb
-    from zppcli.errors import NotFound
-
-    try:
-        return memberdb.resolve(conn, ref)["id"]
-    except NotFound:
-        row = conn.execute(
-            "SELECT id FROM members WHERE handle = ? ORDER BY deleted, id LIMIT 1",
-            (ref.strip().lower(),),
-        ).fetchone()
-        if row is None:
-            raise
-        return row[0]
