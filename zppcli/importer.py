@@ -1087,6 +1087,7 @@ def run(
     progress: Progress = None,
 ) -> Report:
     """Apply everything in one transaction (rolled back for a dry run or on an error)."""
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MB: an import touches index pages all over
     report = Report(keep_all=dry_run)
     try:
         with Tx(conn) as tx:

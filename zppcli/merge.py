@@ -528,3 +528,15 @@ def _free_handle(conn: sqlite3.Connection, handle: str, member_id: str) -> str:
         ):
             return candidate
     return f"{handle}-{hexid}"
+
+
+def merge_files(ours: Path, theirs: Path) -> Report:
+    """Merge file `theirs` into file `ours` (git's merge driver): ours ends in the
+    rollback journal, since a file in a repository must have no -wal beside it."""
+    conn = dbmod.connect(ours, create=False)
+    try:
+        report = merge(conn, theirs)
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
+    return report

@@ -41,7 +41,6 @@ def _run(kind: str, path: str, dry_run: bool, skip_invalid: bool, format_, json_
     source = Path(path)
     items, catalogue, total = importer.read(kind, source)
     conn = open_db(db, create=True)
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MB: an import touches index pages all over
     try:
         with progress_bar(total or 0, "import") as tick:
             report = importer.run(

@@ -99,16 +99,9 @@ def merge_driver(
     theirs: Annotated[Path, typer.Argument(help="%B: their version.", show_default=False)],
 ) -> None:
     """A git merge driver: merges %B into %A field by field (see README: Sharing a directory)."""
-    from zppcli import db as dbmod
     from zppcli import merge as merging
 
-    conn = dbmod.connect(Path(ours), create=False)
-    try:
-        report = merging.merge(conn, theirs)
-        conn.execute("PRAGMA journal_mode = DELETE")  # a file in a repo has no sidecars
-    finally:
-        conn.close()
-    _tell(report)
+    _tell(merging.merge_files(Path(ours), Path(theirs)))
 
 
 def sync(
