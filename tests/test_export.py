@@ -263,7 +263,7 @@ def test_bulk_reader_gives_exactly_the_member_records(run, example_db):
 def test_progress_bar_only_on_a_terminal_for_long_jobs(monkeypatch):
     import io
 
-    from zppcli.cli import export as cli_export
+    from zppcli import output as cli_export
 
     class Tty(io.StringIO):
         def isatty(self):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 TYPE_CHECKING = False  # typing itself costs ~2 ms of a piped search's start-up
 if TYPE_CHECKING:
@@ -145,6 +146,92 @@ def _table(
     for row in rows:
         table.add_row(*(flat(row.get(c)) for c in cols))
     Console(file=stream, soft_wrap=False).print(table)
+
+
+# Heatmap backgrounds, from nobody free to the most free in any cell.
+SHADES = ["grey15", "dark_green", "green4", "green3", "green1"]
+
+
+def render_overview(data: dict) -> None:
+    """zpp stats on a terminal: counts, then a heatmap of members free per skill per week."""
+    from datetime import date
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    m = data["members"]
+    vis = m["by_visibility"]
+    console.print(
+        f"[bold]{m['total']} members[/bold] ({vis['public']} public, {vis['network']} network, "
+        f"{vis['private']} private); {m['with_availability']} with availability recorded",
+        soft_wrap=True,
+    )
+    console.print(
+        "cities: "
+        + ", ".join(f"{c['city']} {c['members']}" for c in m["cities"][:8])
+        + (" ..." if len(m["cities"]) > 8 else ""),
+        soft_wrap=True,
+    )
+    if data["collectives"]:
+        console.print(
+            "collectives: " + ", ".join(f"{c['name']} {c['members']}" for c in data["collectives"]),
+            soft_wrap=True,
+        )
+    top = max((n for s in data["skills"] for n in s["free_per_week"]), default=0)
+    # Dutch planning speaks in week numbers: "wk50" keeps eight weeks within 80 columns.
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        header_style="bold",
+        pad_edge=False,
+        padding=(0, 0),
+        title="skills: have (competent+), mentors, wanted; members free per week (Mon-Fri)",
+    )
+    table.add_column("skill", no_wrap=True, max_width=19, overflow="ellipsis")
+    for col in ("have ", "ment ", "want "):
+        table.add_column(col, justify="right")
+    for w in data["weeks"]:
+        week = date.fromisoformat(w["from"]).isocalendar().week
+        table.add_column(f"wk{week:02d}", justify="right", min_width=4)
+    for s in data["skills"]:
+        want = Text(f"{s['wanted']} ", style="bold yellow" if s["wanted"] > s["mentors"] else "")
+        cells = []
+        for n in s["free_per_week"]:
+            shade = (
+                SHADES[0]
+                if not n or not top
+                else SHADES[min(len(SHADES) - 1, 1 + (n * 4 - 1) // top)]
+            )
+            cells.append(Text(f"{n:>3} ", style=f"on {shade}"))
+        table.add_row(f"{s['skill']} ", f"{s['members']} ", f"{s['mentors']} ", want, *cells)
+    console.print(table)
+    first, last = data["weeks"][0], data["weeks"][-1]
+    console.print(
+        f"weeks {first['from']} .. {last['to']}. A cell counts the members with the skill free "
+        "the whole week, as `zpp search --free` decides; want in yellow: more learners than mentors.",
+        style="dim",
+    )
+
+
+PROGRESS_MIN = 300
+
+
+@contextmanager
+def progress_bar(total: int, label: str, to_terminal: bool = False) -> Iterator:
+    """A rich progress bar on stderr for long jobs on a terminal; nothing when piped.
+
+    to_terminal: the data itself goes to the terminal, so a bar would garble it."""
+    if total < PROGRESS_MIN or to_terminal or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def message(text: str) -> None:

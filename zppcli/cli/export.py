@@ -49,23 +49,6 @@ PrivateOpt = Annotated[
         "network or private).",
     ),
 ]
-PROGRESS_MIN = 300
-
-
-@contextmanager
-def progress_bar(total: int, label: str, to_terminal: bool = False) -> Iterator:
-    """A rich progress bar on stderr for long jobs on a terminal; nothing when piped.
-
-    to_terminal: the data itself goes to the terminal, so a bar would garble it."""
-    if total < PROGRESS_MIN or to_terminal or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 def _check_target(output_: str | None, vdir: str | None = None) -> None:
@@ -168,7 +151,7 @@ def vcard_cmd(
         db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
     )
     if vdir:
-        with progress_bar(len(sel.ids), "vCards") as tick, _writing_to(vdir):
+        with output.progress_bar(len(sel.ids), "vCards") as tick, _writing_to(vdir):
             rep = exporter.write_vdir(conn, sel.ids, Path(vdir), version, tick)
         output.message(
             f"zpp: {vdir}: {len(rep.added)} added, {len(rep.updated)} updated, {rep.unchanged} unchanged, "
@@ -176,7 +159,7 @@ def vcard_cmd(
         )
         return
     with (
-        progress_bar(
+        output.progress_bar(
             len(sel.ids), "vCards", to_terminal=not output_ and sys.stdout.isatty()
         ) as tick,
         _writing_to(output_),
@@ -208,14 +191,16 @@ def csv_cmd(
     leading apostrophe (plain numbers such as +31612345678 are left alone), so opening
     the file in Excel or LibreOffice never runs a formula. `zpp import csv` removes it.
     """
-    from zppcli import exporter, files
+    from zppcli import exporter, files, output
 
     _check_target(output_)
     conn, sel = _select(
         db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
     )
     with (
-        progress_bar(len(sel.ids), "CSV", to_terminal=not output_ and sys.stdout.isatty()) as tick,
+        output.progress_bar(
+            len(sel.ids), "CSV", to_terminal=not output_ and sys.stdout.isatty()
+        ) as tick,
         _writing_to(output_),
         files.output_stream(output_) as out,
     ):
@@ -252,14 +237,16 @@ def json_cmd(
     `zpp export json --include-private -o dir.json` is a complete backup;
     `zpp import json dir.json` into an empty db gives back the same export.
     """
-    from zppcli import exporter, files
+    from zppcli import exporter, files, output
 
     _check_target(output_)
     conn, sel = _select(
         db, query, skill, level, free, city, collective, tag, lang, mentor, learner, include_private
     )
     with (
-        progress_bar(len(sel.ids), "JSON", to_terminal=not output_ and sys.stdout.isatty()) as tick,
+        output.progress_bar(
+            len(sel.ids), "JSON", to_terminal=not output_ and sys.stdout.isatty()
+        ) as tick,
         _writing_to(output_),
         files.output_stream(output_) as out,
     ):

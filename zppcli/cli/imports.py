@@ -35,14 +35,13 @@ SkipInvalid = Annotated[
 
 def _run(kind: str, path: str, dry_run: bool, skip_invalid: bool, format_, json_, db) -> None:
     from zppcli import importer, output
-    from zppcli.cli.export import progress_bar
 
     chosen = fmt(format_, json_)
     source = Path(path)
     items, catalogue, total = importer.read(kind, source)
     conn = open_db(db, create=True)
     try:
-        with progress_bar(total or 0, "import") as tick:
+        with output.progress_bar(total or 0, "import") as tick:
             report = importer.run(
                 conn,
                 items,
