@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import zpp_subprocess
 from zppcli import db as dbmod
 from zppcli import location
 from zppcli import sync as syncing
@@ -479,6 +480,9 @@ def test_a_stray_wal_beside_a_shared_db_stops_zpp_before_sqlite_applies_it(
         and "zpp.db-wal" in result.stderr
         and "do not delete it" in result.stderr
     )
+    assert db.read_bytes() == before and (folder / "zpp.db-wal").exists()
+    search = zpp_subprocess("search", "--db", str(db))  # the fast read path guards too
+    assert search.returncode == 1 and "do not delete it" in search.stderr
     assert db.read_bytes() == before and (folder / "zpp.db-wal").exists()
     (folder / "zpp.db-wal").rename(tmp_path / "kept.db-wal")
     assert "Elders" not in run("member", "list", "--db", db, ok=True).stdout

@@ -1,7 +1,8 @@
 """Opening a zpp db: path resolution, pragmas, creation and migration.
 
-This is the only module that opens a connection. It imports nothing heavy:
-every command, including the fast search path, goes through it.
+This is the only module that opens a connection. It imports nothing heavy
+(not even pathlib: paths are strings here): every command, including the fast
+search path, goes through it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import os
 import re
 import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 
 from zppcli.errors import SchemaTooNew, ZppError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APPLICATION_ID = 0x5A505031  # "ZPP1"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -22,20 +26,27 @@ MIGRATIONS_PACKAGE = "zppcli.migrations"
 SCHEMA_VERSION = 2
 
 
-def default_path() -> Path:
+def default_path() -> str:
     from platformdirs import user_data_dir  # only when neither --db nor ZPP_DB is set
 
-    return Path(user_data_dir("zpp", appauthor=False)) / "zpp.db"
+    return os.path.join(user_data_dir("zpp", appauthor=False), "zpp.db")
+
+
+def locate(db: str | os.PathLike | None = None) -> str:
+    """--db PATH > $ZPP_DB > the platform's user data dir."""
+    if db:
+        return os.path.expanduser(os.fspath(db))
+    env = os.environ.get("ZPP_DB")
+    if env:
+        return os.path.expanduser(env)
+    return default_path()
 
 
 def resolve_path(db: str | os.PathLike | None = None) -> Path:
-    """--db PATH > $ZPP_DB > the platform's user data dir."""
-    if db:
-        return Path(db).expanduser()
-    env = os.environ.get("ZPP_DB")
-    if env:
-        return Path(env).expanduser()
-    return default_path()
+    """locate() as a Path, for the commands that work with the file itself."""
+    from pathlib import Path
+
+    return Path(locate(db))
 
 
 def schema_sql() -> str:
@@ -45,7 +56,11 @@ def schema_sql() -> str:
     packaged = resources.files("zppcli").joinpath("schema.sql")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parent.parent / "schema.sql").read_text(encoding="utf-8")
+    checkout = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "schema.sql"
+    )
+    with open(checkout, encoding="utf-8") as f:
+        return f.read()
 
 
 def schema_version() -> int:
@@ -67,7 +82,7 @@ def migration_steps() -> dict[int, str]:
     return steps
 
 
-def is_zpp_file(path: Path) -> bool:
+def is_zpp_file(path: str | os.PathLike) -> bool:
     """True when the file is an SQLite db carrying zpp's application id."""
     try:
         with open(path, "rb") as f:
@@ -89,10 +104,10 @@ class Connection(sqlite3.Connection):
     unlinked inode). Tx checks `replaced()` once it holds the write lock.
     """
 
-    path: Path | None = None
+    path: str | None = None
     inode: int | None = None
 
-    def remember_file(self, path: Path) -> None:
+    def remember_file(self, path: str) -> None:
         self.path = path
         try:
             self.inode = os.stat(path).st_ino
@@ -119,32 +134,32 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA busy_timeout = 10000")
 
 
-def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: str | os.PathLike, *, create: bool = True, reading: bool = False
+) -> sqlite3.Connection:
     """Open (and if needed create or migrate) the zpp db at path.
 
     Raises NotFound-style ZppError when the file is missing and create is
     False, ZppError for a non-zpp SQLite file, SchemaTooNew for a newer schema.
+    `reading`: the command only reads, so the shared-location check (journal
+    mode, the one-time advice), which every writing command makes, is skipped.
     """
-    exists = path.exists() and path.stat().st_size > 0
+    path = os.fspath(path)
+    exists = os.path.exists(path) and os.path.getsize(path) > 0
     if not exists and not create:
         raise ZppError(f"no zpp db at {path}; create one with `zpp db init` (or pass --db PATH)")
-    if exists and not path.is_file():
-        raise ZppError(f"db path {str(path)!r} is not a file")
+    if exists and not os.path.isfile(path):
+        raise ZppError(f"db path {path!r} is not a file")
     if not exists:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    if exists:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    if exists and _size(path + "-wal"):
         from zppcli import location
 
         location.guard(path)  # a stray -wal beside a shared db: stop before SQLite applies it
-    uri = f"file:{path}?mode=ro" if readonly and exists else None
     try:
-        conn = (
-            sqlite3.connect(uri, uri=True, isolation_level=None, factory=Connection)
-            if uri
-            else sqlite3.connect(path, isolation_level=None, factory=Connection)
-        )
+        conn = sqlite3.connect(path, isolation_level=None, factory=Connection)
     except sqlite3.OperationalError as e:
-        raise ZppError(f"cannot open db {str(path)!r}: {e}") from None
+        raise ZppError(f"cannot open db {path!r}: {e}") from None
     _configure(conn)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -164,15 +179,19 @@ def connect(path: Path, *, create: bool = True, readonly: bool = False) -> sqlit
             f"{path} has schema version {version}, newer than this zpp understands "
             f"({current}); upgrade zpp (pip install -U zppcli) to open it"
         )
-    if version < current and not readonly:
+    if version < current:
         _create_or_migrate(conn, path, version, current)
-    elif version < current:
-        conn.close()
-        return connect(path, create=create, readonly=False)
-    if not readonly:
+    if not reading:
         _check_location(conn, path)
     conn.remember_file(path)
     return conn
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 _notes: list[str] = []
@@ -185,14 +204,14 @@ def drain_notes() -> list[str]:
     return notes
 
 
-def _check_location(conn: Connection, path: Path) -> None:
+def _check_location(conn: Connection, path: str) -> None:
     """A shared db leaves WAL; the one-time advice waits in drain_notes() for the CLI."""
     from zppcli import location
 
     _notes.extend(location.check(conn, path))
 
 
-def _create_or_migrate(conn: sqlite3.Connection, path: Path, version: int, current: int) -> None:
+def _create_or_migrate(conn: sqlite3.Connection, path: str, version: int, current: int) -> None:
     if version == 0:
         conn.executescript("BEGIN;" + schema_sql() + ";COMMIT;")
         from zppcli import location
@@ -233,10 +252,10 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-def backup_copy(conn: sqlite3.Connection, path: Path, label: str) -> Path:
+def backup_copy(conn: sqlite3.Connection, path: str, label: str) -> str:
     """A consistent copy of the db beside it (the backup API, not a file copy)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.{label}-{stamp}.bak")
+    target = f"{path}.{label}-{stamp}.bak"
     dest = raw(target)
     try:
         conn.backup(dest)

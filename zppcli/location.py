@@ -5,7 +5,7 @@ over a network filesystem", and a sync tool that copies the db apart from its
 -wal file loses transactions. A db on a network mount (NFS, SMB/CIFS, FUSE,
 9p) or inside a sync folder (Syncthing, Nextcloud, ownCloud, Dropbox,
 Resilio) therefore uses the rollback journal, and the user is told once.
-Light on purpose: db.connect calls this for every command.
+Light on purpose: db.connect calls this for every command that writes.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def sync_marker(folder: Path) -> str | None:
     return None
 
 
-def shared_reason(path: Path) -> str | None:
+def shared_reason(path: str | os.PathLike) -> str | None:
     """Why the db at path counts as shared, or None for a plain local disk."""
+    path = Path(path)
     folder = path.parent if path.parent.exists() else Path.cwd()
     fstype = mount_fstype(folder)
     if fstype and (fstype in NETWORK_FS or fstype.startswith("fuse")):
@@ -91,7 +92,7 @@ def shared_reason(path: Path) -> str | None:
     return f"a sync folder of {marker}" if marker else None
 
 
-def journal_mode(path: Path) -> str:
+def journal_mode(path: str | os.PathLike) -> str:
     """The journal mode for a db at path: 'delete' (rollback journal) when shared, else 'wal'."""
     return "delete" if shared_reason(path) else "wal"
 
@@ -104,7 +105,7 @@ def advice(reason: str) -> str:
     )
 
 
-def check(conn: sqlite3.Connection, path: Path) -> list[str]:
+def check(conn: sqlite3.Connection, path: str | os.PathLike) -> list[str]:
     """On opening a db for writing: leave WAL if the db is shared; warn once. Returns the notes."""
     reason = shared_reason(path)
     if reason is None:
@@ -152,13 +153,14 @@ def stray_note(side: Path) -> str:
     )
 
 
-def guard(path: Path) -> None:
+def guard(path: str | os.PathLike) -> None:
     """Refuse to open a shared rollback-journal db with a -wal file beside it.
 
     SQLite opens any -wal file it finds beside a db, whatever the db's mode. In
     a sync folder such a file may be another device's, copied apart from its
     db: applying it would corrupt this one. One stat when there is none.
     """
+    path = Path(path)
     side = path.with_name(path.name + "-wal")
     try:
         if side.stat().st_size == 0:

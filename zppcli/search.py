@@ -7,7 +7,6 @@ library and zpp's light modules.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sqlite3
 from datetime import date
@@ -294,21 +293,44 @@ def suggestions(conn: sqlite3.Connection, text: str | None, f: Filters, n: int =
     words += [fold(s) for s in f.skills]
     if not words:
         return []
+    import difflib
+
     from zppcli.skills import catalogue
 
     skill_words = {fold(w): s.name for s in catalogue(conn) for w in (s.name, *s.aliases)}
-    name_words: dict[str, str] = {}
-    for (w,) in conn.execute(
-        "SELECT given_name FROM members WHERE deleted = 0"
-        " UNION SELECT family_name FROM members WHERE deleted = 0"
-    ):
-        if w:
-            name_words.setdefault(fold(w), w)
     out: list[str] = []
     for word in words:
-        for pool in (skill_words, name_words):
+        for pool in (skill_words, _name_terms(conn, word)):
             nearby = [k for k in pool if abs(len(k) - len(word)) <= 2 and k[:1] == word[:1]]
             for hit in difflib.get_close_matches(word, nearby, n=n, cutoff=0.7):
-                if pool[hit] not in out and hit != word:
-                    out.append(pool[hit])
+                shown = pool[hit] or _name_as_written(conn, hit)
+                if shown and shown not in out and hit != word:
+                    out.append(shown)
     return out[:n]
+
+
+def _name_terms(conn: sqlite3.Connection, word: str) -> dict[str, None]:
+    """The words of live members' names (as the index holds them: folded) that start
+    like word and are about as long; read from the FTS vocabulary, not the members."""
+    rows = conn.execute(
+        "SELECT term FROM members_fts_vocab WHERE col = 'name' AND term >= ? AND term < ?"
+        " AND length(term) BETWEEN ? AND ?",
+        (word[0], chr(ord(word[0]) + 1), len(word) - 2, len(word) + 2),
+    )
+    return dict.fromkeys(term for (term,) in rows)
+
+
+def _name_as_written(conn: sqlite3.Connection, term: str) -> str | None:
+    """A given or family name whose folded form is the index term ('burg' -> 'Bürg');
+    None for a term that is no such name (a handle, a particle)."""
+    rows = conn.execute(
+        "SELECT m.given_name, m.family_name FROM members_fts h JOIN members m ON m.id = h.member_id"
+        " WHERE h.members_fts MATCH ? LIMIT 20",
+        (f'name : "{term}"',),
+    )
+    for names in rows:
+        for name in names:
+            for part in re.split(r"[\W_]+", name or ""):
+                if fold(part) == term:
+                    return part
+    return None

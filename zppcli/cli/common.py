@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -12,10 +13,11 @@ from zppcli import output
 from zppcli.errors import UsageError
 
 
-def open_db(db: str | None, *, create: bool = False) -> sqlite3.Connection:
-    path = dbmod.resolve_path(db)
-    fresh = not path.exists()
-    conn = dbmod.connect(path, create=create)
+def open_db(db: str | None, *, create: bool = False, reading: bool = False) -> sqlite3.Connection:
+    """The db for a command; `reading` for one that never writes (see db.connect)."""
+    path = dbmod.locate(db)
+    fresh = not os.path.exists(path)
+    conn = dbmod.connect(path, create=create, reading=reading)
     if fresh and create:
         output.message(f"zpp: created a new db at {path}")
     for note in dbmod.drain_notes():
