@@ -66,3 +66,13 @@ def test_an_empty_directory(run):
     run("db", "init", ok=True)
     data = json.loads(run("stats", "--json", ok=True).stdout)
     assert data["members"]["total"] == 0 and data["collectives"] == []
+
+
+def test_names_that_look_like_markup_are_shown_as_typed(run, monkeypatch):
+    """rich reads [brackets] as markup: typed names must reach the screen unchanged."""
+    monkeypatch.setenv("COLUMNS", "120")
+    run("skill", "add", "[b]Regie", ok=True)
+    run("collective", "add", "[/i]Club", ok=True)
+    run("member", "add", "Jan de Vries", "--city", "[red]Hilversum", "--skill", "[b]Regie", ok=True)
+    table = run("stats", "--format", "table", ok=True).stdout
+    assert "[red]Hilversum 1" in table and "[/i]Club 0" in table and "[b]Regie" in table
