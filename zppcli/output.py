@@ -143,7 +143,13 @@ def _table(
         n if k else min(n, max(display_width(c) if header else 0, 8))
         for n, k, c in zip(natural, keep, cols, strict=True)
     ]
-    widths = fit(natural, least, width - 2 * (len(cols) - 1))
+    words = [  # the longest word per column: cut words (e-mails, links) only when needed
+        max((display_width(w) for r in cells for line in r[i] for w in line.split(" ")), default=0)
+        for i in range(len(cols))
+    ]
+    room = width - 2 * (len(cols) - 1)
+    whole = [max(lo, min(n, w)) for lo, n, w in zip(least, natural, words, strict=True)]
+    widths = fit(fit(natural, whole, room), least, room)
     bold = _color(stream)
     out = []
     if title:
