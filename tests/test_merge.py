@@ -673,3 +673,50 @@ def test_a_copy_edited_after_a_forget_is_erased_again_by_the_merge(
         c.execute("SELECT count(*) FROM changes WHERE data LIKE '%Geheimstad%'").fetchone()[0] == 0
     )
     c.close()
+
+
+def test_a_gathering_changed_on_two_devices_gets_a_higher_sequence_after_the_merge(base, tmp_path):
+    """Both devices raised SEQUENCE to 1; a calendar that has one 1 ignores the other, so
+    the merge numbers the changes 1, 2 (the same on both sides) and SEQUENCE becomes 2."""
+    from icalendar import Calendar
+
+    from zppcli import gatherings, ics
+
+    with writing(base, "base") as tx:
+        gid = gatherings.add(
+            tx,
+            gatherings.GatheringInput(
+                title="Old School borrel",
+                start="2026-12-10 17:30",
+                duration="2h",
+                place="Mediapark",
+            ),
+        )
+    a, b = replicas(base, tmp_path, [[], []])
+    with writing(a, "dev0") as tx:
+        g = gatherings.get_row(tx.conn, gid)
+        gatherings.record_send(tx, g, "announce", recipient="text")  # announced as SEQUENCE 0
+        gatherings.edit(tx, g, gatherings.GatheringInput(place="Beeld en Geluid"))
+        gatherings.record_send(tx, gatherings.get_row(tx.conn, gid), "announce", recipient="text")
+    with writing(b, "dev1") as tx:
+        gatherings.edit(
+            tx,
+            gatherings.get_row(tx.conn, gid),
+            gatherings.GatheringInput(start="2026-12-10 18:00"),
+        )
+    ab, ba = tmp_path / "ab.db", tmp_path / "ba.db"
+    report = merged(a, b, "dev0", out=ab)
+    merged(b, a, "dev1", out=ba)
+    assert report.resequenced == ["Old School borrel"] and "renumbered" in report.summary()
+    assert content(ab, clocks=False) == content(ba, clocks=False)
+    conn = dbmod.connect(ab)
+    g = gatherings.get_row(conn, gid)
+    assert g["sequence"] == 2 and [h["sequence"] for h in gatherings.history(conn, gid)] == [1, 2]
+    event = Calendar.from_ical(ics.calendar(conn, [g]).to_ical()).walk("VEVENT")[0]
+    assert int(event["SEQUENCE"]) == 2 and str(event["LOCATION"]).startswith("Beeld en Geluid")
+    assert event.decoded("DTSTART").strftime("%H:%M") == "18:00"
+    # dev0 announced SEQUENCE 1 (its own change): the next update names dev1's change
+    changed = gatherings.unannounced_changes(conn, g)
+    assert [list(h["changes"]) for h in changed] == [["start_at", "end_at"]]
+    conn.close()
+    assert merged(ab, ba, "dev0").resequenced == []  # converged: nothing left to renumber

@@ -700,6 +700,37 @@ def cancel(tx: Tx, g: sqlite3.Row, reason: str = "") -> int:
     return sequence
 
 
+def resequence(tx: Tx) -> list[str]:
+    """After a merge: number again the gatherings that two devices changed at once.
+
+    Each device raised SEQUENCE from what it knew, so both edits carry the same
+    number, and a calendar that got one ignores the other (RFC 5546 wants a
+    higher SEQUENCE for every revision). History entries are numbered again in
+    order (sequence, time, id) and SEQUENCE becomes their count: the same values
+    on every device that has the same entries, so copies still converge.
+    Returns the titles of the gatherings renumbered.
+    """
+    conn = tx.conn
+    renumbered = []
+    for gathering_id, title, sequence in conn.execute(
+        """SELECT g.id, g.title, g.sequence FROM gatherings g
+            WHERE g.id IN (SELECT gathering_id FROM gathering_history WHERE deleted = 0
+                            GROUP BY gathering_id HAVING count(*) > count(DISTINCT sequence))"""
+    ).fetchall():
+        entries = conn.execute(
+            "SELECT id, sequence FROM gathering_history WHERE gathering_id = ? AND deleted = 0"
+            " ORDER BY sequence, created_at, id",
+            (gathering_id,),
+        ).fetchall()
+        for number, (entry_id, old) in enumerate(entries, start=1):
+            if old != number:
+                tx.update("gathering_history", entry_id, {"sequence": number})
+        if len(entries) > sequence:
+            tx.update("gatherings", gathering_id, {"sequence": len(entries)})
+        renumbered.append(title)
+    return renumbered
+
+
 def rsvp_id(gathering_id: str, member_id: str) -> str:
     return derived_id("gathering_rsvp", gathering_id, member_id)
 

@@ -63,6 +63,7 @@ class Report:
     duplicates: list[Duplicate] = field(default_factory=list)
     unioned: dict[str, int] = field(default_factory=dict)
     forgotten: list[str] = field(default_factory=list)  # member ids erased again (privacy)
+    resequenced: list[str] = field(default_factory=list)  # gatherings changed on two devices
 
     def count(self, change: str) -> int:
         return sum(1 for c in self.changes if c.change == change)
@@ -74,6 +75,8 @@ class Report:
             text += f"; {len(self.duplicates)} duplicate(s) resolved"
         if self.clamped:
             text += f"; {len(self.clamped)} future clock(s) clamped"
+        if self.resequenced:
+            text += f"; {len(self.resequenced)} gathering(s) changed on two devices renumbered"
         return text
 
 
@@ -275,9 +278,10 @@ def merge_attached(tx: Tx, source: str, *, now_ms: int | None = None) -> Report:
         if table in theirs:
             report.unioned[table] = _union_table(tx, table)
     report.duplicates = resolve_duplicates(tx)
-    from zppcli import privacy  # a copy's edit of a forgotten member is erased again
+    from zppcli import gatherings, privacy
 
-    report.forgotten = privacy.reapply(tx)
+    report.resequenced = gatherings.resequence(tx)
+    report.forgotten = privacy.reapply(tx)  # a copy's edit of a forgotten member is erased again
     return report
 
 
