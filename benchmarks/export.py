@@ -219,6 +219,10 @@ def main() -> None:
         )
         return
     b = min(args.baseline_members, n)
+    # A real install has .pyc files (pip compiles on install); this environment sets
+    # PYTHONDONTWRITEBYTECODE, so without this every child would recompile zppcli.
+    package = Path(__file__).resolve().parent.parent / "zppcli"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="zpp-bench-") as tmp:
         tmp = Path(tmp)
