@@ -143,3 +143,13 @@ def test_a_member_whose_name_looks_like_markup_is_shown_as_typed(run):
     run("member", "add", "Jan [/bold] de Vries", "--city", "[red]Hilversum", ok=True)
     result = run("search", "jan", "-f", "table", ok=True)
     assert "Jan [/bold] de Vries" in result.stdout and "[red]Hilversum" in result.stdout
+
+
+def test_an_empty_table_says_so_on_stderr_and_tsv_stays_a_header(run):
+    run("db", "init", ok=True)
+    table = run("member", "list", "-f", "table", ok=True)
+    assert table.stdout == "" and "No members yet" in table.stderr
+    tsv = run("member", "list", "-f", "tsv", ok=True)
+    assert tsv.stdout == "handle\tname\tcity\tskills\temail\tphone\n" and tsv.stderr == ""
+    assert "No upcoming gatherings" in run("gathering", "list", "-f", "table", ok=True).stderr
+    assert run("log", "-f", "table", ok=True).stderr.strip() == "zpp: nothing to show."

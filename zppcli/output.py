@@ -83,7 +83,9 @@ def render(
     *,
     title: str | None = None,
     stream: TextIO | None = None,
+    empty: str | None = "zpp: nothing to show.",
 ) -> None:
+    """rows in fmt; an empty table is noise on a terminal, so `empty` goes to stderr instead."""
     stream = stream or sys.stdout
     rows = list(rows)
     cols = columns_of(rows, columns)
@@ -102,8 +104,10 @@ def render(
         for row in rows:
             stream.write("\t".join(tsv_cell(flat(row.get(c))) for c in cols) + "\n")
     elif fmt == "table":
-        if rows:  # an empty table is noise; the command says so on stderr
+        if rows:
             _table(rows, cols, title, stream)
+        elif empty:
+            message(empty)
     else:
         raise ValueError(f"unknown format {fmt!r}")
 

@@ -41,7 +41,10 @@ def list_(format_: FormatOpt = None, json_: JsonOpt = False, db: DbOpt = None) -
     chosen = fmt(format_, json_)
     rows = collectives.listing(open_db(db))
     output.render(
-        rows, chosen, ["handle", "name", "members", "website"] if chosen != "json" else None
+        rows,
+        chosen,
+        ["handle", "name", "members", "website"] if chosen != "json" else None,
+        empty="No collectives yet: start one with `zpp collective add NAME`.",
     )
 
 

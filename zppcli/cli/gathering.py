@@ -356,7 +356,15 @@ def list_(
             for r in rows
         ]
         output.render(
-            rows, chosen, ["when", "title", "place", "going", "waitlist", "repeat", "status", "id"]
+            rows,
+            chosen,
+            ["when", "title", "place", "going", "waitlist", "repeat", "status", "id"],
+            empty="No past gatherings."
+            if past and not all_
+            else "No gatherings yet; plan one with `zpp gathering add TITLE --start WHEN`."
+            if all_
+            else "No upcoming gatherings; plan one with `zpp gathering add TITLE --start WHEN`"
+            " (--all lists past ones too).",
         )
         return
     output.render(

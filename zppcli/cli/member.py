@@ -319,6 +319,12 @@ def show(
     output.render_record(rec if chosen == "json" else members.card(rec), chosen)
 
 
+NO_MEMBERS = (
+    "No members yet: add one with `zpp member add NAME`, or load the example directory "
+    "with `zpp db init --example`."
+)
+
+
 @app.command("list")
 def list_(
     sort: Annotated[
@@ -351,6 +357,7 @@ def list_(
             [members.summary(r) for r in recs],
             chosen,
             TABLE_COLUMNS if chosen == "table" else COLUMNS,
+            empty=f"No members in {city}." if city else NO_MEMBERS,
         )
 
 

@@ -65,7 +65,9 @@ def _emit(conn, ids: list[str], chosen: str) -> None:
         if chosen == "mutt":
             _mutt([])
         else:
-            output.render([], chosen, TABLE_COLUMNS if chosen == "table" else COLUMNS)
+            output.render(
+                [], chosen, TABLE_COLUMNS if chosen == "table" else COLUMNS, empty=None
+            )  # execute() says "No members found" with its did-you-mean
         return
     from zppcli import members
 

@@ -40,7 +40,10 @@ def list_(
         for s in skills.catalogue(conn)
     ]
     output.render(
-        rows, chosen, ["skill", "category", "members", "experts", "learners", "mentors", "aliases"]
+        rows,
+        chosen,
+        ["skill", "category", "members", "experts", "learners", "mentors", "aliases"],
+        empty="No skills yet: add one with `zpp skill add NAME`.",
     )
 
 
