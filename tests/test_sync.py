@@ -53,12 +53,17 @@ def city(path: Path, handle: str) -> str | None:
         c.close()
 
 
-def integrity(path: Path) -> str:
+def pragma(path: Path, name: str) -> str:
+    """Read and close at once: an open WAL connection would keep zpp from leaving WAL."""
     c = sqlite3.connect(path)
     try:
-        return c.execute("PRAGMA integrity_check").fetchone()[0]
+        return c.execute(f"PRAGMA {name}").fetchone()[0]
     finally:
         c.close()
+
+
+def integrity(path: Path) -> str:
+    return pragma(path, "integrity_check")
 
 
 # -- finding conflict copies ------------------------------------------------------------------
@@ -230,15 +235,6 @@ def test_mount_types_come_from_mountinfo(tmp_path):
     assert location.mount_fstype(Path("/mnt/nasty/zpp.db"), str(info)) == "ext4"
 
 
-def journal_mode(path: Path) -> str:
-    """Read and close at once: an open WAL connection would keep zpp from leaving WAL."""
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("PRAGMA journal_mode").fetchone()[0]
-    finally:
-        conn.close()
-
-
 def test_a_db_in_a_sync_folder_uses_the_rollback_journal_and_warns_once(
     run, tmp_path, example_template
 ):
@@ -248,13 +244,13 @@ def test_a_db_in_a_sync_folder_uses_the_rollback_journal_and_warns_once(
     fresh = folder / "new.db"
     first = run("member", "add", "Nina Nieuw", "--db", fresh, ok=True)
     assert "Syncthing" in first.stderr
-    assert journal_mode(fresh) == "delete"
+    assert pragma(fresh, "journal_mode") == "delete"
     assert "Syncthing" not in run("member", "list", "--db", fresh, ok=True).stderr  # once
     moved = folder / "moved.db"  # a local WAL db moved into the folder leaves WAL on first use
     shutil.copyfile(example_template, moved)
-    assert journal_mode(moved) == "wal"
+    assert pragma(moved, "journal_mode") == "wal"
     run("member", "list", "--db", moved, ok=True)
-    assert journal_mode(moved) == "delete"
+    assert pragma(moved, "journal_mode") == "delete"
     assert location.journal_mode(tmp_path / "elsewhere.db") == "wal"
 
 
