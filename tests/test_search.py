@@ -451,6 +451,8 @@ _TOKENS = st.sampled_from(
         "--format",
         "-f",
         "-ftsv",
+        "-n²",  # isdigit() but not a number
+        "--limit=٣",  # an Arabic-Indic three: int() and click take it
         "--json",
         "--json=1",
         "--free",

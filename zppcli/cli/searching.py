@@ -160,7 +160,7 @@ def parse(argv: list[str]) -> dict | None:
                 return None  # a flag missing its value
             value = rest.pop(0)
         if kind == "count":
-            if not value.isdigit():
+            if not value.isdecimal():
                 return None  # not a count (or negative): typer says why
             value = int(value)
         if kind == "append":
