@@ -128,20 +128,20 @@ def test_filters_are_the_search_filters(run, example_db):
 def test_output_file_is_written_atomically(run, example_db, tmp_path, monkeypatch):
     target = tmp_path / "out.vcf"
     target.write_text("OLD CONTENT")
-    real = exporter.vcard.cards
+    real = exporter.iter_vcards
 
-    def broken(records, version):
-        for i, text in enumerate(real(records, version)):
+    def broken(*args):
+        for i, text in enumerate(real(*args)):
             if i == 20:
                 raise OSError("disk full")
             yield text
 
-    monkeypatch.setattr(exporter.vcard, "cards", broken)
+    monkeypatch.setattr(exporter, "iter_vcards", broken)
     r = run("export", "vcard", "--include-private", "-o", target)
     assert r.exit_code != 0
     assert target.read_text() == "OLD CONTENT"  # the interrupted export left the old file
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
-    monkeypatch.setattr(exporter.vcard, "cards", real)
+    monkeypatch.setattr(exporter, "iter_vcards", real)
     run("export", "vcard", "--include-private", "-o", target, ok=True)
     assert len(cards(target.read_text())) == 51
 
@@ -360,3 +360,51 @@ def test_an_interrupted_vdir_export_changes_no_card(run, example_db, tmp_path, m
     finally:
         conn.close()
     assert {p.name: p.read_bytes() for p in vdir.iterdir()} == before  # no temp files either
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+@pytest.mark.parametrize("file_order", [False, True], ids=["in-order", "file-order"])
+def test_vcard_writer_writes_what_card_writes_for_each_record(
+    run, example_db, monkeypatch, version, file_order
+):
+    """write_vcards builds cards from the rows, without the records; with file_order
+    it reads the members in db file order (several chunks) and puts the cards back
+    in the order asked for. Either way: vcard.card() of each record, in that order."""
+    from zppcli import vcard
+
+    run(
+        *("member", "add", "Zoë; van der, Berg\\", "--email", "zoe@x.example"),
+        *("--email", "home=a-zoe@x.example", "--phone", "+31612340000", "--tag", "a,b;c"),
+        *("--bio", "een;twee,drie\\vier\nvijf " + "ł" * 80, "--link", "https://x.example/a,b"),
+        *("--lang", "nl", "--lang", "en", "--skill", "camera:expert", "--learn", "drone"),
+        ok=True,
+    )
+    mid = member_id(example_db, "joran-vdburg")
+    write(
+        example_db,
+        lambda tx: tx.conn.execute(  # private contacts, straight into the rows: never written
+            "UPDATE contacts SET private = 1 WHERE member_id = ? AND value = ? OR value = ?",
+            (mid, "joran.burg@gmail.example", "+31612340000"),
+        ),
+    )
+    run("member", "rm", "kees-camera", "--yes", ok=True)
+    conn = dbmod.connect(example_db)
+    try:
+        # every member, the removed one too (it gets no card), in an order that is neither
+        # the directory's nor the file's
+        ids = [r[0] for r in conn.execute("SELECT id FROM members ORDER BY handle DESC")]
+        if file_order:
+            monkeypatch.setattr(exporter, "CHUNK", 7)
+            monkeypatch.setattr(exporter, "FILE_ORDER_FROM", 1)
+        out, ticks = io.StringIO(), []
+        n = exporter.write_vcards(conn, ids, out, version, ticks.append)
+        expected = [vcard.card(rec, version) for rec in exporter.iter_records(conn, ids)]
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    finally:
+        conn.close()
+    assert n == len(expected) == 51
+    assert out.getvalue() == "".join(expected)
+    assert "joran.burg@gmail.example" not in out.getvalue() and "+31612340000" not in out.getvalue()
+    assert "Zo\u00eb\\; van der\\, Berg\\\\" in out.getvalue()
+    assert sum(ticks) == len(ids)
+    assert cache == -2000  # the file-order read leaves the connection's cache as it found it

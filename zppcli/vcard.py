@@ -97,37 +97,100 @@ def _rev(updated_at: str, version: str) -> str:
 
 def categories(rec: dict[str, Any]) -> list[str]:
     """Skills the member has (not mere wishes to learn), then tags; no duplicates."""
+    skills = ((s["skill"], s.get("level"), s.get("wants_to_learn")) for s in rec.get("skills", ()))
+    return merged_categories(skills, rec.get("tags", ()))
+
+
+def merged_categories(skills: Iterable[tuple[str, Any, Any]], tags: Iterable[str]) -> list[str]:
+    """categories() from (name, level, wants_to_learn) of each skill, in order, and the tags."""
     out: dict[str, str] = {}
-    for s in rec.get("skills", ()):
-        if not (s.get("wants_to_learn") and s.get("level") == "learning"):
-            key = clean(s["skill"]).casefold()
+    for name, level, wants in skills:
+        if not (wants and level == "learning"):
+            key = _key(name)
             if key and key not in out:
-                out[key] = s["skill"]
-    for tag in rec.get("tags", ()):
-        key = clean(tag).casefold()
+                out[key] = name
+    for tag in tags:
+        key = _key(tag)
         if key and key not in out:
             out[key] = tag
     return list(out.values())
+
+
+_KEYS: dict[str, str] = {}  # category -> clean(category).casefold(): skill names and tags recur
+
+
+def _key(value: Any) -> str:
+    if type(value) is not str:
+        return clean(value).casefold()
+    key = _KEYS.get(value)
+    if key is None:
+        key = clean(value).casefold()
+        if len(_KEYS) < 4096:
+            _KEYS[value] = key
+    return key
 
 
 def card(rec: dict[str, Any], version: str = "3.0") -> str:
     """One member record as one vCard (CRLF line ends, folded)."""
     if version not in VERSIONS:
         raise ValueError(f"vCard version {version!r}")
+    return compose(
+        version,
+        rec["id"],
+        rec.get("name"),
+        rec.get("given_name", ""),
+        rec.get("particle", ""),
+        rec.get("family_name", ""),
+        rec.get("handle", ""),
+        [(e.get("type"), e["value"]) for e in rec.get("emails", []) if not e.get("private")],
+        [(p.get("type"), p["value"]) for p in rec.get("phones", []) if not p.get("private")],
+        rec.get("city"),
+        rec.get("region"),
+        [rec.get("website"), *rec.get("links", [])],
+        [c.get("name") for c in rec.get("collectives", [])],
+        categories(rec),
+        rec.get("languages", []),
+        rec.get("bio"),
+        rec.get("updated_at"),
+    )
+
+
+def compose(
+    version: str,
+    uid: str,
+    name: str | None,
+    given: str,
+    particle: str,
+    family: str,
+    handle: str,
+    emails: Iterable[tuple[str, str]],
+    phones: Iterable[tuple[str, str]],
+    city: str | None,
+    region: str | None,
+    urls: Iterable[str | None],
+    orgs: Iterable[str | None],
+    cats: list[str],
+    languages: Iterable[str],
+    bio: str | None,
+    updated_at: str | None,
+) -> str:
+    """card(), from the values it writes: (type, value) of the e-mail addresses and
+    phones to write (private ones already left out), the web addresses, the
+    collectives' names and the categories. The exporter calls it with rows it read."""
+    if version not in VERSIONS:
+        raise ValueError(f"vCard version {version!r}")
     v3 = version == "3.0"
-    given = clean(rec.get("given_name", ""))
-    particle = clean(rec.get("particle", ""))
-    family = clean(rec.get("family_name", ""))
+    given, particle, family = clean(given), clean(particle), clean(family)
     full_family = f"{particle} {family}" if particle and family else (particle or family)
     fn = (
-        rec.get("name")
+        name
         or (f"{given} {full_family}" if given and full_family else (given or full_family))
-        or rec.get("handle", "")
+        or handle
     )
     # Fixed lines skip fold(): they are short by construction.
     head = (
         f"BEGIN:VCARD{CRLF}VERSION:{version}{CRLF}PRODID:{PRODID}{CRLF}"
-        + fold("UID:urn:uuid:" + text(rec["id"]))
+        + fold("UID:urn:uuid:" + text(uid))
         + CRLF
         + ("" if v3 else f"KIND:individual{CRLF}")
     )
@@ -141,60 +204,57 @@ def card(rec: dict[str, Any], version: str = "3.0") -> str:
     else:
         sort_param = f"{family},{given}" if family and given else sort_as
         lines.append((f"N;SORT-AS={param(sort_param)}:" if sort_param else "N:") + n_value)
-    if rec.get("handle"):
-        lines.append("X-ZPP-HANDLE:" + text(rec["handle"]))
+    if handle:
+        lines.append("X-ZPP-HANDLE:" + text(handle))
     first = True
-    for e in rec.get("emails", []):
-        if e.get("private"):
-            continue
-        t3, t4 = EMAIL_TYPES.get(e.get("type"), EMAIL_TYPES["other"])
+    for kind, value in emails:
+        t3, t4 = EMAIL_TYPES.get(kind, EMAIL_TYPES["other"])
         if v3:
-            lines.append(f"EMAIL;TYPE={t3}{',PREF' if first else ''}:{text(e['value'])}")
+            lines.append(f"EMAIL;TYPE={t3}{',PREF' if first else ''}:{text(value)}")
         else:
             params = (f";TYPE={t4}" if t4 else "") + (";PREF=1" if first else "")
-            lines.append(f"EMAIL{params}:{text(e['value'])}")
+            lines.append(f"EMAIL{params}:{text(value)}")
         first = False
     first = True
-    for p in rec.get("phones", []):
-        if p.get("private"):
-            continue
-        t3, t4 = PHONE_TYPES.get(p.get("type"), PHONE_TYPES["other"])
+    for kind, value in phones:
+        t3, t4 = PHONE_TYPES.get(kind, PHONE_TYPES["other"])
         if v3:
-            lines.append(f"TEL;TYPE={t3}{',PREF' if first else ''}:{text(p['value'])}")
+            lines.append(f"TEL;TYPE={t3}{',PREF' if first else ''}:{text(value)}")
         else:
             pref = ";PREF=1" if first else ""
-            if _E164.match(p["value"]):
-                lines.append(f"TEL;VALUE=uri;TYPE={t4}{pref}:tel:{p['value']}")
+            if _E164.match(value):
+                lines.append(f"TEL;VALUE=uri;TYPE={t4}{pref}:tel:{value}")
             else:
-                lines.append(f"TEL;TYPE={t4}{pref}:{text(p['value'])}")
+                lines.append(f"TEL;TYPE={t4}{pref}:{text(value)}")
         first = False
-    city, region = text(rec.get("city")), text(rec.get("region"))
+    city, region = text(city), text(region)
     if city or region:
         lines.append(f"ADR;TYPE={'WORK' if v3 else 'work'}:;;;{city};{region};;")
-    for url in [rec.get("website"), *rec.get("links", [])]:
+    for url in urls:
         url = text(url)
         if url:
             lines.append("URL:" + url)
-    for c in rec.get("collectives", []):
-        org = text(c.get("name"))
+    for org in orgs:
+        org = text(org)
         if org:
             lines.append("ORG:" + org)
-    cats = categories(rec)
     if cats:
-        lines.append("CATEGORIES:" + ",".join(text(c) for c in cats))
+        lines.append("CATEGORIES:" + ",".join(map(text, cats)))
     if not v3:
-        for i, lang in enumerate(rec.get("languages", []), start=1):
+        for i, lang in enumerate(languages, start=1):
             lang = text(lang)
             if lang:
                 lines.append(f"LANG;PREF={i}:{lang}")
-    bio = text(rec.get("bio"))
+    bio = text(bio)
     if bio:
         lines.append("NOTE:" + bio)
-    if rec.get("updated_at"):
-        tail = f"REV:{_rev(rec['updated_at'], version)}{CRLF}END:VCARD{CRLF}"
+    if updated_at:
+        tail = f"REV:{_rev(updated_at, version)}{CRLF}END:VCARD{CRLF}"
     else:
         tail = f"END:VCARD{CRLF}"
-    return head + CRLF.join(map(fold, lines)) + CRLF + tail
+    # fold()'s own first test, inline: most lines are short and ASCII
+    lines = [ln if len(ln) <= 75 and ln.isascii() else fold(ln) for ln in lines]
+    return head + CRLF.join(lines) + CRLF + tail
 
 
 def cards(records: Iterable[dict[str, Any]], version: str = "3.0") -> Iterator[str]:
