@@ -476,3 +476,55 @@ def test_a_new_member_naming_a_skill_or_collective_twice_gets_the_later_one(tmp_
         " WHERE m.handle = 'anna-visser'"
     ).fetchone() == (1,)
     conn.close()
+
+
+def _journal(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_import_into_an_empty_db_goes_through_the_rollback_journal_and_back(tmp_path, monkeypatch):
+    """Same rows as through WAL; WAL again afterwards, after an abort too; a db with
+    members, or one another connection holds open, stays in WAL throughout."""
+    from zppcli import importer
+
+    source = _directory(tmp_path / "dir.json")
+    modes = []
+    real = importer._run
+
+    def watched(conn, *args):
+        modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        return real(conn, *args)
+
+    monkeypatch.setattr(importer, "_run", watched)
+    _import(tmp_path / "rollback.db", source, skip_invalid=True)
+    with monkeypatch.context() as m:
+        m.setattr(importer, "_rollback_journal_if_empty", lambda conn: None)
+        _import(tmp_path / "wal.db", source, skip_invalid=True)
+    assert modes == ["delete", "wal"]
+    assert _stored(tmp_path / "rollback.db") == _stored(tmp_path / "wal.db")
+    assert _journal(tmp_path / "rollback.db") == "wal"
+    assert not (tmp_path / "rollback.db-journal").exists()
+
+    modes.clear()
+    _import(tmp_path / "rollback.db", source, skip_invalid=True)  # has members now
+    try:
+        _import(tmp_path / "aborted.db", source)  # member 8 aborts it
+    except importer.BadRecord:
+        pass
+    else:
+        raise AssertionError("member 8 must abort the import")
+    assert _stored(tmp_path / "aborted.db")["members"] == []
+    assert _journal(tmp_path / "aborted.db") == "wal"
+    held = dbmod.connect(tmp_path / "held.db")
+    held.execute("SELECT count(*) FROM members").fetchone()
+    try:
+        _import(tmp_path / "held.db", source, skip_invalid=True)
+    finally:
+        held.close()
+    assert modes == ["wal", "delete", "wal"]
+    assert _stored(tmp_path / "held.db") == _stored(tmp_path / "wal.db")
+    assert _journal(tmp_path / "held.db") == "wal"

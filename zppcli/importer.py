@@ -15,6 +15,7 @@ named in CATEGORIES, collectives named in ORG) but never removes or downgrades.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -1087,7 +1088,53 @@ def run(
     progress: Progress = None,
 ) -> Report:
     """Apply everything in one transaction (rolled back for a dry run or on an error)."""
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MB: an import touches index pages all over
+    # 128 MB: an import touches index pages all over (100,000 members: 64 MB -> 128 MB, 2 s less)
+    conn.execute("PRAGMA cache_size = -131072")
+    journal = _rollback_journal_if_empty(conn)
+    try:
+        return _run(conn, items, dry_run, skip_invalid, catalogue, progress)
+    finally:
+        # Waits busy_timeout for readers that came meanwhile; if one still holds the db,
+        # it stays in the rollback journal (as safe, as zpp uses in shared folders).
+        if journal:
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute(f"PRAGMA journal_mode = {journal}")
+
+
+def _rollback_journal_if_empty(conn: sqlite3.Connection) -> str | None:
+    """Into a db without members, import through the rollback journal instead of WAL;
+    returns the mode to go back to afterwards (None: nothing switched).
+
+    In WAL mode every page of the import is written twice, to the WAL and, at the
+    commit's checkpoint, into the db. With the rollback journal, pages beyond the
+    db's old end go straight into the file and the journal holds only the few
+    pages that existed (100,000 members: ~800 MB written once; the commit takes
+    0.6 s instead of 3.4 s). It is as crash-safe: the transaction still commits
+    or rolls back whole. Readers of the (empty) db may wait while it runs. Leaving
+    WAL needs every other connection closed; if one is open, nothing changes."""
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return None
+    if conn.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None:
+        return None
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 0")  # someone has it open: don't wait, keep WAL
+    try:
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    except sqlite3.OperationalError:
+        mode = "wal"
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    return "wal" if mode == "delete" else None
+
+
+def _run(
+    conn: sqlite3.Connection,
+    items: Iterable[Incoming | Malformed],
+    dry_run: bool,
+    skip_invalid: bool,
+    catalogue: tuple[list[dict], list[dict], str] | None,
+    progress: Progress,
+) -> Report:
     report = Report(keep_all=dry_run)
     try:
         with Tx(conn) as tx:
