@@ -271,6 +271,22 @@ def test_json_errors_name_file_and_line(run, example_db, tmp_path):
     assert r.exit_code == 1 and f"{f}:2: not valid JSON" in r.stderr
 
 
+def test_a_day_rate_beyond_sqlite_integers_is_bad_input_not_a_crash(run, example_db, tmp_path):
+    """Found by test_hostile_json_members_never_crash: 2**63 passed the check and broke
+    the batch's INSERT at the end of the import (OverflowError, an internal error)."""
+    data = json.loads(run("export", "json", "--include-private", ok=True).stdout)
+    data["members"][3]["day_rate"] = 2**63
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    before = snapshot(example_db)
+    r = run("import", "json", f)
+    assert r.exit_code == 1 and "day rate 9223372036854775808: too large" in r.stderr
+    assert snapshot(example_db) == before
+    data["members"][3]["day_rate"] = 2**63 - 1
+    f.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    run("import", "json", f, ok=True)
+
+
 def test_removed_or_forgotten_members_are_never_brought_back(run, example_db, tmp_path):
     backup = tmp_path / "backup.json"
     run("export", "json", "--include-private", "-o", backup, ok=True)

@@ -105,6 +105,8 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
                     ) from None
                 if value < 0:
                     raise InvalidInput("day rate", value, "cannot be negative")
+                if value > 2**63 - 1:  # SQLite's largest INTEGER
+                    raise InvalidInput("day rate", value, "too large")
         elif key == "handle":
             value = names.check_handle(str(value))
         elif key == "website":
