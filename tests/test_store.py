@@ -16,6 +16,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -329,6 +330,21 @@ def _import(path: Path, source: Path, **kw):
         conn.close()
 
 
+def _logged_data(table: str, data: str) -> str:
+    """A change's data, without the random ids of new availability periods (also
+    where an imported member's entry holds them, under "rows")."""
+    if table == "availability":
+        return ""
+    value = json.loads(data)
+    periods = (value.get("rows") or {}).get("availability")
+    if periods:
+        fixed = str(uuid.UUID(int=99))
+        value["rows"]["availability"] = sorted(
+            [k if k == fixed else "", v] for k, v in periods.items()
+        )
+    return json.dumps(value, sort_keys=True)
+
+
 def _stored(path: Path) -> dict[str, list[tuple]]:
     """Every row as stored, without what differs by when it was written (and the
     random ids of new availability periods)."""
@@ -347,7 +363,7 @@ def _stored(path: Path) -> dict[str, list[tuple]]:
                 rows.append(tuple(sorted(row.items())))
             out[table] = sorted(rows)
         out["changes"] = sorted(
-            (r["tbl"], r["op"], r["data"] if r["tbl"] != "availability" else "")
+            (r["tbl"], r["op"], _logged_data(r["tbl"], r["data"]))
             for r in conn.execute("SELECT * FROM changes")
         )
         out["fts"] = sorted(map(tuple, conn.execute("SELECT * FROM members_fts")))
@@ -528,3 +544,89 @@ def test_import_into_an_empty_db_goes_through_the_rollback_journal_and_back(tmp_
     assert modes == ["wal", "delete", "wal"]
     assert _stored(tmp_path / "held.db") == _stored(tmp_path / "wal.db")
     assert _journal(tmp_path / "held.db") == "wal"
+
+
+@pytest.mark.parametrize("batch", [1000, 2], ids=["one-batch", "batches-of-2"])
+def test_an_imported_member_is_logged_once_holding_every_row_added_with_it(
+    tmp_path, monkeypatch, batch
+):
+    """One change-log entry per added member, the member's own insert entry with
+    those of its contacts, skills, collectives and periods under "rows": unfolded,
+    exactly the entries one per row would have been (ids and data); the
+    record-at-a-time path logs the same way."""
+    from zppcli import importer
+
+    monkeypatch.setattr(importer.Importer, "BATCH", batch)
+    source = _directory(tmp_path / "dir.json")
+    _import(tmp_path / "compact.db", source, skip_invalid=True)
+    with monkeypatch.context() as m:
+        m.setattr(importer, "member_entries", lambda logged: logged)  # one entry a row
+        _import(tmp_path / "per-row.db", source, skip_invalid=True)
+    with monkeypatch.context() as m:
+        m.setattr(importer.Importer, "_batchable", lambda self, item: False)
+        _import(tmp_path / "straight.db", source, skip_invalid=True)
+    compact, per_row = (
+        _table(tmp_path / "compact.db", "changes"),
+        _table(tmp_path / "per-row.db", "changes"),
+    )
+    added = {
+        r[0] for r in sqlite3.connect(tmp_path / "compact.db").execute("SELECT id FROM members")
+    }
+    unfolded = []
+    for c in compact:
+        data = json.loads(c["data"])
+        if c["tbl"] == "members" and c["op"] == "insert":
+            assert c["row_id"] in added
+            for table, rows in data.pop("rows").items():
+                unfolded += [(table, row_id, "insert", v) for row_id, v in rows.items()]
+        unfolded.append((c["tbl"], c["row_id"], c["op"], data))
+    assert len(compact) < len(per_row)
+    expected = [(c["tbl"], c["row_id"], c["op"], json.loads(c["data"])) for c in per_row]
+
+    def key(entry):  # availability ids of new periods are random: compare without them
+        table, row_id, op, data = entry
+        return (
+            table,
+            "" if table == "availability" else row_id,
+            op,
+            json.dumps(data, sort_keys=True),
+        )
+
+    assert sorted(map(key, unfolded)) == sorted(map(key, expected))
+    inserts = [c for c in compact if c["op"] == "insert"]
+    assert sum(c["tbl"] == "members" for c in inserts) == len(added) == 12
+    # what stays apart: rows a later record added to a member already there
+    updated = {c["row_id"] for c in compact if c["tbl"] == "members" and c["op"] == "update"}
+    apart = [json.loads(c["data"]) for c in inserts if c["tbl"] == "contacts"]
+    assert apart and all(d["member_id"] in updated for d in apart)
+    assert (
+        _stored(tmp_path / "straight.db")["changes"] == _stored(tmp_path / "compact.db")["changes"]
+    )
+
+
+def test_log_and_forget_read_an_imported_members_entry(run, tmp_path, monkeypatch):
+    """zpp log shows an imported member's insert; zpp member forget blanks it, rows and all."""
+    monkeypatch.setenv("ZPP_DB", str(tmp_path / "example.db"))
+    run("db", "init", "--example", ok=True)
+    source = tmp_path / "dir.json"
+    run("export", "json", "--include-private", "-o", source, ok=True)
+    monkeypatch.setenv("ZPP_DB", str(tmp_path / "imported.db"))
+    run("import", "json", source, ok=True)
+    rows = json.loads(run("log", "joran-vdburg", "--format", "json", ok=True).stdout)
+    assert [(r["op"], r["table"], r["what"]) for r in rows] == [
+        ("insert", "members", "joran-vdburg")
+    ]
+    conn = sqlite3.connect(tmp_path / "imported.db")
+    (entry,) = conn.execute(
+        "SELECT data FROM changes c JOIN members m ON m.id = c.row_id WHERE m.handle = ?",
+        ("joran-vdburg",),
+    ).fetchone()
+    conn.close()
+    assert "joran@beeldhaven.example" in entry and "Documentairecameraman" in entry
+    export = json.loads(run("member", "export", "joran-vdburg", ok=True).stdout)
+    assert export["history"][0]["data"]["rows"]["contacts"]
+    run("member", "forget", "joran-vdburg", "--yes", ok=True)
+    conn = sqlite3.connect(tmp_path / "imported.db")
+    left = [r[0] for r in conn.execute("SELECT data FROM changes")]
+    conn.close()
+    assert not [d for d in left if "joran" in d.lower() or "Documentairecameraman" in d]

@@ -1,7 +1,9 @@
 """`zpp log`: who (which device) changed what, and when, from the `changes` table.
 
 Every write logs one row (store.Tx._log) and merges bring the other copies'
-rows by union, so the log of a shared db shows every device's edits.
+rows by union, so the log of a shared db shows every device's edits. A member
+added by an import is one insert entry holding the rows added with it (see
+store.py), so the log shows the member once, not each of its rows.
 """
 
 from __future__ import annotations
