@@ -268,7 +268,11 @@ class Tx:
         column = MEMBER_COLUMN.get(table)
         if column == "id":
             self.dirty_members.update(row_id for row_id, _ in rows)
-        else:  # as insert marks them (after the write: _mark may look the row up)
+        elif column:  # as _mark marks them, in one go (after the write: it may look one up)
+            self.dirty_members.update(
+                values.get(column) or self._lookup(table, row_id, column) for row_id, values in rows
+            )
+        else:
             for row_id, values in rows:
                 self._mark(table, row_id, values)
         return [row_id for row_id, _ in rows]
