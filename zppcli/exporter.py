@@ -330,10 +330,11 @@ def write_vcards(
                 where[order[j]], sizes[order[j]] = at, len(data)
                 at += len(data)
             spool.flush()
-            fd, n, batch = spool.fileno(), 0, []
+            n, batch = 0, []
             for k, size in enumerate(sizes):
                 if size:  # 0: no card (the member was removed)
-                    batch.append(os.pread(fd, size, where[k]))
+                    spool.seek(where[k])  # not os.pread: Windows has none
+                    batch.append(spool.read(size))
                     n += 1
                     if len(batch) == 256:
                         out.write(b"".join(batch).decode("utf-8"))
