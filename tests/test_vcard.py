@@ -261,9 +261,3 @@ def test_no_value_can_create_or_alter_a_property(
             )
     elif c(family) or c(given_name):
         assert card.contents["sort-string"][0].value == (c(family) or c(given_name))
-
-
-def test_cards_is_a_generator():
-    gen = vcard.cards(iter([member(), member()]), "4.0")
-    assert next(gen).startswith("BEGIN:VCARD\r\nVERSION:4.0\r\n")
-    assert len(list(vobject.readComponents(next(gen)))) == 1

@@ -19,7 +19,7 @@ the exporter's business, not this module's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 VERSIONS = ("3.0", "4.0")
@@ -255,9 +255,3 @@ def compose(
     # fold()'s own first test, inline: most lines are short and ASCII
     lines = [ln if len(ln) <= 75 and ln.isascii() else fold(ln) for ln in lines]
     return head + CRLF.join(lines) + CRLF + tail
-
-
-def cards(records: Iterable[dict[str, Any]], version: str = "3.0") -> Iterator[str]:
-    """Cards one by one, for streaming to a file."""
-    for rec in records:
-        yield card(rec, version)

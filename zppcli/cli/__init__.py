@@ -2,7 +2,7 @@
 
 Commands parse their arguments, call one core function and hand rows to the
 renderer (zppcli.output). This package's __init__ stays free of typer: `main()`
-serves a piped `zpp search` through a small argparse front (cli/searching.py)
+serves `zpp search` through a small hand-written front (cli/searching.py)
 that calls the very same code as the typer command, and loads typer (cli/application.py)
 for everything else. Core modules are imported inside the commands.
 """
