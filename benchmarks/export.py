@@ -28,6 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
+from common import compile_bytecode
+
 GIVEN = [
     "Jöran",
     "Łukasz",
@@ -219,10 +221,7 @@ def main() -> None:
         )
         return
     b = min(args.baseline_members, n)
-    # A real install has .pyc files (pip compiles on install); this environment sets
-    # PYTHONDONTWRITEBYTECODE, so without this every child would recompile zppcli.
-    package = Path(__file__).resolve().parent.parent / "zppcli"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+    compile_bytecode()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="zpp-bench-") as tmp:
         tmp = Path(tmp)

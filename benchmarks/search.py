@@ -14,14 +14,12 @@ import argparse
 import json
 import os
 import random
-import shutil
-import statistics
-import subprocess
 import sys
-import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
+
+from common import compile_bytecode, ensure_built, measure, zpp_command
 
 HERE = Path(__file__).resolve().parent
 GIVEN = [
@@ -237,32 +235,6 @@ for r in rows:
 """
 
 
-def compile_bytecode() -> None:
-    """pip compiles a package to bytecode when it installs it; an editable install
-    run under PYTHONDONTWRITEBYTECODE (as on our CI machines) has none and would
-    recompile zppcli on every call. Compile it, so zpp is timed as installed."""
-    import compileall
-
-    import zppcli
-
-    compileall.compile_dir(os.path.dirname(zppcli.__file__), quiet=1)
-
-
-def measure(cmd: list[str], env: dict, runs: int) -> tuple[float, float]:
-    """Median wall ms and max peak RSS (MB) of a whole process."""
-    times, rss = [], 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        times.append((time.perf_counter() - start) * 1000)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}")
-        rss = max(rss, usage.ru_maxrss / 1024)
-    return statistics.median(times), rss
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
@@ -276,16 +248,7 @@ def main() -> None:
     if args.build_only:
         build(path, args.members, today)
         return
-    if not path.exists():
-        # built in a child process: a fork of a big parent would inflate the children's RSS
-        t = time.perf_counter()
-        subprocess.run(
-            [sys.executable, __file__, "--members", str(args.members), "--build-only"], check=True
-        )
-        print(
-            f"built {args.members} members in {time.perf_counter() - t:.1f} s -> {path}",
-            file=sys.stderr,
-        )
+    ensure_built(__file__, path, args.members)
     compile_bytecode()
     env = {
         **os.environ,
@@ -293,8 +256,7 @@ def main() -> None:
         "ZPP_TODAY": today.isoformat(),
         "ZPP_DEVICE_ID": "bench",
     }
-    zpp = shutil.which("zpp", path=str(Path(sys.executable).parent)) or shutil.which("zpp")
-    zpp_cmd = [zpp] if zpp else [sys.executable, "-m", "zppcli"]
+    zpp_cmd = zpp_command()
     queries = {
         "name query": (["search", "burg"], '"burg"*'),
         "skill + --free": (
@@ -308,10 +270,10 @@ def main() -> None:
     )
     ok = True
     for label, (argv, fts) in queries.items():
-        floor, _ = measure([sys.executable, "-c", FLOOR, str(path), fts], env, args.runs)
+        floor, _, _ = measure([sys.executable, "-c", FLOOR, str(path), fts], env, args.runs)
         for fmt, target in (("tsv", 2.5), ("table", 4.0)):
             # table output is what a terminal gets; forced here, since stdout is a pipe
-            ms, rss = measure([*zpp_cmd, *argv, "--format", fmt], env, args.runs)
+            ms, _, rss = measure([*zpp_cmd, *argv, "--format", fmt], env, args.runs)
             ratio = ms / floor
             ok &= ratio <= target and rss <= 60
             print(

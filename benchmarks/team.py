@@ -15,13 +15,11 @@ import argparse
 import json
 import os
 import random
-import shutil
-import statistics
-import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
+
+from common import compile_bytecode, ensure_built, measure, zpp_command
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -58,26 +56,6 @@ CASES = {
         "collectief-3",
     ],
 }
-
-
-def measure(cmd: list[str], env: dict, runs: int) -> tuple[float, float, float]:
-    """Median wall ms, median CPU ms (user + sys) and max peak RSS (MB) of a whole process.
-
-    CPU time is shown beside wall time because a busy machine stretches the wall
-    clock of every run; the target is on wall time.
-    """
-    walls, cpus, rss = [], [], 0.0
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        walls.append((time.perf_counter() - start) * 1000)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}")
-        cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
-        rss = max(rss, usage.ru_maxrss / 1024)
-    return statistics.median(walls), statistics.median(cpus), rss
 
 
 def build(path: Path, n: int, today: date) -> None:
@@ -138,23 +116,15 @@ def main() -> None:
     if args.build_only:
         build(path, args.members, today)
         return
-    if not path.exists():
-        t = time.perf_counter()
-        subprocess.run(
-            [sys.executable, __file__, "--members", str(args.members), "--build-only"], check=True
-        )
-        print(
-            f"built {args.members} members in {time.perf_counter() - t:.1f} s -> {path}",
-            file=sys.stderr,
-        )
+    ensure_built(__file__, path, args.members)
+    compile_bytecode()
     env = {
         **os.environ,
         "ZPP_DB": str(path),
         "ZPP_TODAY": today.isoformat(),
         "ZPP_DEVICE_ID": "bench",
     }
-    zpp = shutil.which("zpp", path=str(Path(sys.executable).parent)) or shutil.which("zpp")
-    zpp_cmd = [zpp] if zpp else [sys.executable, "-m", "zppcli"]
+    zpp_cmd = zpp_command()
     floor, floor_cpu, _ = measure([sys.executable, "-c", "import sqlite3"], env, args.runs)
     print(
         f"floor (python -c 'import sqlite3'): {floor:.1f} ms wall, {floor_cpu:.1f} ms CPU, median"
