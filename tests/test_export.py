@@ -394,7 +394,7 @@ def test_vcard_writer_writes_what_card_writes_for_each_record(
         # the directory's nor the file's
         ids = [r[0] for r in conn.execute("SELECT id FROM members ORDER BY handle DESC")]
         if file_order:
-            monkeypatch.setattr(exporter, "CHUNK", 7)
+            monkeypatch.setattr(exporter, "FILE_ORDER_CHUNK", 7)
             monkeypatch.setattr(exporter, "FILE_ORDER_FROM", 1)
         out, ticks = io.StringIO(), []
         n = exporter.write_vcards(conn, ids, out, version, ticks.append)

@@ -256,13 +256,18 @@ def iter_vcards(
 
 
 def _numbered_vcards(
-    conn: sqlite3.Connection, ids: list[str], version: str, progress: Progress
+    conn: sqlite3.Connection,
+    ids: list[str],
+    version: str,
+    progress: Progress,
+    chunk: int | None = None,
 ) -> Iterator[tuple[int, str]]:
     """(index in ids, card) of each live member in ids."""
     reader = _Reader(conn, _Reader.CARD_COLUMNS)
     loads, compose, categories = reader.loads, vcard.compose, vcard.merged_categories
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start : start + CHUNK]
+    chunk = chunk or CHUNK
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
         found, emails, phones, skills, groups = reader.chunk(part)
         for k, member_id in enumerate(part, start):
             r = found.get(member_id)
@@ -296,7 +301,12 @@ def _numbered_vcards(
 
 # From this many members on, write_vcards reads them in file order (see there).
 FILE_ORDER_FROM = 4 * CHUNK
-FILE_ORDER_CACHE_KB = 32768  # the member_id indexes stay cached across chunks: 1/3 of the reads
+# Reading in file order, neighbouring ids lie on neighbouring pages whatever the
+# chunk, so a small one does (and 2,000 members' rows and cards held at once cost
+# ~10 MB more). SQLite's own default page cache (2 MB) reads 100,000 members as
+# fast as 32 MB did: with the db in the OS's file cache a page read costs little.
+FILE_ORDER_CHUNK = 500
+FILE_ORDER_CACHE_KB = 2048
 
 
 def write_vcards(
@@ -315,34 +325,99 @@ def write_vcards(
             out.write(text)
             n += 1
         return n
-    rowids = dict(conn.execute("SELECT id, rowid FROM members"))
-    order = sorted(range(len(ids)), key=[rowids.get(i, 0) for i in ids].__getitem__)
-    del rowids
-    where, sizes = array("q", bytes(8 * len(ids))), array("q", bytes(8 * len(ids)))
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = -{FILE_ORDER_CACHE_KB}")
     try:
+        order = _file_order(conn, ids)
         with tempfile.TemporaryFile(prefix="zpp-export-") as spool:
-            at = 0
-            for j, text in _numbered_vcards(conn, [ids[k] for k in order], version, progress):
-                data = text.encode("utf-8")
-                spool.write(data)
-                where[order[j]], sizes[order[j]] = at, len(data)
-                at += len(data)
-            spool.flush()
-            n, batch = 0, []
-            for k, size in enumerate(sizes):
-                if size:  # 0: no card (the member was removed)
-                    spool.seek(where[k])  # not os.pread: Windows has none
-                    batch.append(spool.read(size))
-                    n += 1
-                    if len(batch) == 256:
-                        out.write(b"".join(batch).decode("utf-8"))
-                        batch.clear()
-            out.write(b"".join(batch).decode("utf-8"))
+            ordered = [ids[k] for k in order]
+            sizes = spool_cards(conn, ordered, version, spool, None, progress, FILE_ORDER_CHUNK)
+            del ordered
+            if progress and len(order) < len(ids):
+                progress(len(ids) - len(order))  # members gone from the table: no cards
+            return _copy_out(out, len(ids), order, [(spool, sizes)])
     finally:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+def spool_cards(
+    conn: sqlite3.Connection,
+    ids: list[str],
+    version: str,
+    spool: IO[bytes],
+    sizes: array | None,
+    progress: Progress,
+    chunk: int | None = None,
+) -> array:
+    """The cards of ids, in that order, to spool (UTF-8); their sizes in sizes[j] for
+    ids[j] (0: no card, the member was removed), in a new array when sizes is None.
+    progress (after each chunk) may read the sizes of the chunk just spooled."""
+    if sizes is None:
+        sizes = array("q", bytes(8 * len(ids)))
+    write = spool.write
+    for j, text in _numbered_vcards(conn, ids, version, progress, chunk):
+        data = text.encode("utf-8")
+        write(data)
+        sizes[j] = len(data)
+    return sizes
+
+
+def _file_order(conn: sqlite3.Connection, ids: list[str]) -> list[int]:
+    """The indexes in ids of the members, in the order of their rows in the db file
+    (one that is not in the table at all is left out)."""
+    n = len(ids)
+    at = {member_id: k for k, member_id in enumerate(ids)}
+    cur = conn.cursor()
+    cur.row_factory = None
+    # rowid * n + k: sorting plain ints, not tuples or a key list
+    keys = [
+        rowid * n + at[i] for i, rowid in cur.execute("SELECT id, rowid FROM members") if i in at
+    ]
+    del at
+    keys.sort()
+    return [key % n for key in keys]
+
+
+def _copy_out(out: IO, total: int, order: list[int], parts: list[tuple[IO[bytes], array]]) -> int:
+    """Copy the spooled cards to out in the order of ids; returns how many.
+
+    parts: (spool, sizes) of consecutive stretches of order; order[j] is the index in
+    ids of the j-th member spooled; total, how many ids there are."""
+    where, length = array("q", bytes(8 * total)), array("q", bytes(8 * total))
+    which = bytearray(total)
+    j = 0
+    for p, (_, sizes) in enumerate(parts):
+        at = 0
+        for size in sizes:
+            k = order[j]
+            where[k], length[k], which[k] = at, size, p
+            at += size
+            j += 1
+    reads = [_reader(spool) for spool, _ in parts]
+    n, batch = 0, []
+    for k, size in enumerate(length):
+        if size:  # 0: no card (the member was removed)
+            batch.append(reads[which[k]](where[k], size))
+            n += 1
+            if len(batch) == 256:
+                out.write(b"".join(batch).decode("utf-8"))
+                batch.clear()
+    out.write(b"".join(batch).decode("utf-8"))
     return n
+
+
+def _reader(spool: IO[bytes]) -> Callable[[int, int], bytes]:
+    """read(at, size) of a spool file, unbuffered: a buffered read of one card reads
+    8 kB, and the next card is rarely beside it. seek+read, not os.pread (which
+    Windows lacks)."""
+    spool.flush()
+    raw = getattr(spool, "raw", spool)
+
+    def read(at: int, size: int) -> bytes:
+        raw.seek(at)
+        return raw.read(size)
+
+    return read
 
 
 @dataclass
