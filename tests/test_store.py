@@ -557,6 +557,7 @@ def test_an_imported_member_is_logged_once_holding_every_row_added_with_it(
     from zppcli import importer
 
     monkeypatch.setattr(importer.Importer, "BATCH", batch)
+    monkeypatch.setattr(importer, "BULK", False)  # test_bulkimport compares that with this
     source = _directory(tmp_path / "dir.json")
     _import(tmp_path / "compact.db", source, skip_invalid=True)
     with monkeypatch.context() as m:

@@ -104,7 +104,12 @@ def _one_line(value: Any) -> str:
     return " ".join(str(value or "").split())
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _uuid(value: str) -> str | None:
+    if value.__class__ is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # what str(uuid.UUID(value)) gives back, without making one
     text = str(value or "").strip()
     if text.lower().startswith("urn:uuid:"):
         text = text[9:]
@@ -401,19 +406,40 @@ def read_json(path: Path) -> Directory:
     except json.JSONDecodeError as e:
         raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
     _check_format(path, header)
-
-    def items() -> Iterator[Incoming | Malformed]:
-        lineno, seen = 1, 0
-        try:
-            for rec, at in _stream_members(text, start):
-                lineno += text.count("\n", seen, at)
-                seen = at
-                yield _member_item(rec, f"{path}:{lineno}")
-        except json.JSONDecodeError as e:
-            raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
-
     total = text.count("\n    {") or None  # members as `zpp export json` indents them
-    return Directory(header.get("skills") or [], header.get("collectives") or [], items(), total)
+    return Directory(
+        header.get("skills") or [],
+        header.get("collectives") or [],
+        JsonMembers(path, text, start),
+        total,
+    )
+
+
+class JsonMembers:
+    """The members of a directory file that lists its catalogue first, as records;
+    bulkimport reads the same file in worker processes."""
+
+    def __init__(self, path: Path, text: str, start: int):
+        self.path, self.text, self.start = path, text, start
+
+    def __iter__(self) -> Iterator[Incoming | Malformed]:
+        for rec, lineno, _, _ in stream_members(self.path, self.text, self.start):
+            yield _member_item(rec, f"{self.path}:{lineno}")
+
+
+def stream_members(
+    path: Path, text: str, start: int, lineno: int = 1, seen: int = 0
+) -> Iterator[tuple[Any, int, int, int]]:
+    """(member object, its line, its start and end offset) from just inside the
+    members array, or from a member's start (its line: lineno at offset seen); a
+    JSON error is a BadRecord naming the line."""
+    try:
+        for rec, at, end in _stream_members(text, start):
+            lineno += text.count("\n", seen, at)
+            seen = at
+            yield rec, lineno, at, end
+    except json.JSONDecodeError as e:
+        raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
 
 
 def _stream_header(text: str) -> tuple[dict, int] | None:
@@ -442,16 +468,16 @@ def _stream_header(text: str) -> tuple[dict, int] | None:
             pos += 1
 
 
-def _stream_members(text: str, pos: int) -> Iterator[tuple[Any, int]]:
-    """(member object, its offset) from just inside the members array; then checks
-    that the rest of the file is valid JSON."""
+def _stream_members(text: str, pos: int) -> Iterator[tuple[Any, int, int]]:
+    """(member object, its start and end offset) from just inside the members array;
+    then checks that the rest of the file is valid JSON."""
     pos = _WS.match(text, pos).end()
     if text[pos : pos + 1] == "]":
         pos += 1
     else:
         while True:
             rec, end = _DECODER.raw_decode(text, pos)
-            yield rec, pos
+            yield rec, pos, end
             pos = _WS.match(text, end).end()
             if text[pos : pos + 1] == ",":
                 pos = _WS.match(text, pos + 1).end()
@@ -611,6 +637,28 @@ def member_entries(logged: list[tuple[str, str, str, dict]]) -> list[tuple[str, 
     return [*members.values(), *others]
 
 
+def lookup_skill(words: dict[str, str], ref: str) -> str | None:
+    """A skill id by name or alias, in Importer's table of words (folded and slugged)."""
+    return words.get(fold(ref.strip())) or words.get(slug(ref))
+
+
+def lookup_collective(keys: dict[str, str], ref: str) -> str | None:
+    """A collective id by handle or name, in Importer's table of keys."""
+    for key in (ref.strip().lower(), fold(ref), slug(ref)):
+        if key in keys:
+            return keys[key]
+    return None
+
+
+def period_ids(item: Incoming) -> list[str | None]:
+    """The ids the file gives the member's availability periods (None: not a UUID)."""
+    return [
+        _uuid(i) if isinstance(i, str) else None
+        for i in (p.get("id") for p in item.availability or () if isinstance(p, dict))
+        if i
+    ]
+
+
 class Importer:
     """Applies Incoming records inside one Tx, with caches so 100,000 members stay fast."""
 
@@ -636,7 +684,7 @@ class Importer:
         self._pending_handles: set[str] = set()  # each handle and its prefixes up to a "-"
         self._staged: list[tuple[str, str | None, dict]] | None = None  # this record's rows
         self._logged: list[tuple[str, str, str, dict]] | None = None  # a new member's, unbatched
-        self._staged_ids: dict[str, int] = {}  # row id -> its place in _staged
+        self._staged_ids: dict[str, int] = {}  # row id -> its place in _staged (-1: written)
         # ("i", uid) / ("e", address) / ("h", handle) the db is known not to have:
         # looked up for a few hundred records at once (prefetch) instead of one by one.
         self._absent: set[tuple[str, str]] = set()
@@ -698,6 +746,11 @@ class Importer:
     def _insert(self, table: str, values: dict, row_id: str | None = None) -> str:
         """tx.insert, or a row staged for the batch while a new member is imported."""
         if self._staged is None:
+            if row_id is not None and row_id in self._staged_ids:  # named twice: as below
+                self.tx.update(table, row_id, values)
+                return row_id
+            if row_id is not None:
+                self._staged_ids[row_id] = -1
             return self.tx.insert(table, values, row_id=row_id, log=self._logged)
         if row_id is not None:
             if row_id in self._staged_ids:  # named twice (a skill, an ORG): the later one
@@ -730,8 +783,7 @@ class Importer:
                     self._skill_words.setdefault(fold(w), s.id)
                     self._skill_words.setdefault(slug(w), s.id)
         if ref not in self._skill_refs:  # the same few skill names, 100,000 times over
-            words = self._skill_words
-            self._skill_refs[ref] = words.get(fold(ref.strip())) or words.get(slug(ref))
+            self._skill_refs[ref] = lookup_skill(self._skill_words, ref)
         return self._skill_refs[ref]
 
     def ensure_skill(self, name: str) -> str:
@@ -751,11 +803,9 @@ class Importer:
             ):
                 for key in (r["handle"], fold(r["name"]), slug(r["name"])):
                     self._collectives.setdefault(key, r["id"])
-        for key in (ref.strip().lower(), fold(ref), slug(ref)):
-            if key in self._collectives:
-                return self._collectives[key]
-        if not create:
-            return None
+        found = lookup_collective(self._collectives, ref)
+        if found is not None or not create:
+            return found
         from zppcli import collectives
 
         try:
@@ -853,6 +903,7 @@ class Importer:
                 (self._type(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p)
             )
         self._staged = self._logged = None
+        self._staged_ids = {}
         if self._batch_members and (
             item.id in self._pending_ids or any(v in self._pending_emails for _, v, _ in emails)
         ):
@@ -961,10 +1012,7 @@ class Importer:
         availability id may be one in the batch or repeated in the record)."""
         if item.categories:
             return False
-        ids = [p.get("id") for p in item.availability or () if isinstance(p, dict) and p.get("id")]
-        if not ids:
-            return True
-        ids = [_uuid(i) if isinstance(i, str) else None for i in ids]
+        ids = period_ids(item)
         return len(set(ids)) == len(ids) and not any(i in self._pending_ids for i in ids)
 
     @staticmethod
@@ -1124,14 +1172,30 @@ def run(
     # 128 MB: an import touches index pages all over (100,000 members: 64 MB -> 128 MB, 2 s less)
     conn.execute("PRAGMA cache_size = -131072")
     journal = _rollback_journal_if_empty(conn)
+    bulk = isinstance(items, JsonMembers)
+    if bulk:
+        from zppcli import bulkimport
+
+        bulkimport.attach(conn)
     try:
         return _run(conn, items, dry_run, skip_invalid, catalogue, progress)
     finally:
+        if bulk:
+            bulkimport.detach(conn)
         # Waits busy_timeout for readers that came meanwhile; if one still holds the db,
         # it stays in the rollback journal (as safe, as zpp uses in shared folders).
         if journal:
             with contextlib.suppress(sqlite3.OperationalError):
                 conn.execute(f"PRAGMA journal_mode = {journal}")
+
+
+# A JSON directory file into a db without members takes bulkimport's fast path (the
+# record-at-a-time path otherwise, and in tests that compare the two).
+BULK = True
+
+
+def _no_members(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM members LIMIT 1").fetchone() is None
 
 
 def _rollback_journal_if_empty(conn: sqlite3.Connection) -> str | None:
@@ -1147,7 +1211,7 @@ def _rollback_journal_if_empty(conn: sqlite3.Connection) -> str | None:
     WAL needs every other connection closed; if one is open, nothing changes."""
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         return None
-    if conn.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None:
+    if not _no_members(conn):
         return None
     timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
     conn.execute("PRAGMA busy_timeout = 0")  # someone has it open: don't wait, keep WAL
@@ -1174,37 +1238,15 @@ def _run(
             imp = Importer(tx, savepoint="zpp_import_item" if skip_invalid else None)
             if catalogue:
                 imp.apply_catalogue(*catalogue)
-            for n, item in enumerate(_prefetched(items, imp), start=1):
-                if progress and n % 100 == 0:
-                    progress(100)
-                if isinstance(item, Malformed):
-                    if not skip_invalid:
-                        raise BadRecord(item.where, item.reason)
-                    report.note("skipped", item.label, where=item.where, reason=item.reason)
-                    continue
-                if skip_invalid:
-                    conn.execute("SAVEPOINT zpp_import_item")
-                try:
-                    action, handle = imp.apply(item)
-                except Removed as e:  # policy, not a malformed record: skip, never abort
-                    if skip_invalid:
-                        conn.execute("RELEASE zpp_import_item")
-                    report.note("skipped", item.label, where=item.where, reason=str(e))
-                    continue
-                except (ZppError, ValueError, KeyError, TypeError, AttributeError) as e:
-                    reason = str(e) if isinstance(e, ZppError) else f"{type(e).__name__}: {e}"
-                    if isinstance(e, BadRecord):
-                        reason = e.reason
-                    if not skip_invalid:
-                        raise BadRecord(item.where, reason) from None
-                    conn.execute("ROLLBACK TO zpp_import_item")
-                    conn.execute("RELEASE zpp_import_item")
-                    imp._skill_words = imp._collectives = None  # may hold rolled-back rows
-                    report.note("skipped", item.label, where=item.where, reason=reason)
-                    continue
-                if skip_invalid:
-                    conn.execute("RELEASE zpp_import_item")
-                report.note(action, item.label, handle, item.where)
+            if BULK and isinstance(items, JsonMembers) and _no_members(conn):
+                from zppcli import bulkimport
+
+                bulkimport.load(imp, items, report, progress, lambda i: _apply_one(imp, i, report))
+            else:
+                for n, item in enumerate(_prefetched(items, imp), start=1):
+                    if progress and n % 100 == 0:
+                        progress(100)
+                    _apply_one(imp, item, report)
             imp.savepoint = None  # outside any record now
             imp.flush()
             if dry_run:
@@ -1212,6 +1254,41 @@ def _run(
     except _DryRun:
         pass
     return report
+
+
+def _apply_one(imp: Importer, item: Incoming | Malformed, report: Report) -> str | None:
+    """Import one record, or skip it (skip_invalid: imp has a savepoint) or abort;
+    returns the member's handle when it was imported."""
+    conn, skip_invalid = imp.conn, imp.savepoint is not None
+    if isinstance(item, Malformed):
+        if not skip_invalid:
+            raise BadRecord(item.where, item.reason)
+        report.note("skipped", item.label, where=item.where, reason=item.reason)
+        return None
+    if skip_invalid:
+        conn.execute("SAVEPOINT zpp_import_item")
+    try:
+        action, handle = imp.apply(item)
+    except Removed as e:  # policy, not a malformed record: skip, never abort
+        if skip_invalid:
+            conn.execute("RELEASE zpp_import_item")
+        report.note("skipped", item.label, where=item.where, reason=str(e))
+        return None
+    except (ZppError, ValueError, KeyError, TypeError, AttributeError) as e:
+        reason = str(e) if isinstance(e, ZppError) else f"{type(e).__name__}: {e}"
+        if isinstance(e, BadRecord):
+            reason = e.reason
+        if not skip_invalid:
+            raise BadRecord(item.where, reason) from None
+        conn.execute("ROLLBACK TO zpp_import_item")
+        conn.execute("RELEASE zpp_import_item")
+        imp._skill_words = imp._collectives = None  # may hold rolled-back rows
+        report.note("skipped", item.label, where=item.where, reason=reason)
+        return None
+    if skip_invalid:
+        conn.execute("RELEASE zpp_import_item")
+    report.note(action, item.label, handle, item.where)
+    return handle
 
 
 def _prefetched(items: Iterable, imp: Importer, size: int = 1000) -> Iterator:

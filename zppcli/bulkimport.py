@@ -1,0 +1,803 @@
+"""The fast path of `zpp import json` into a directory without members.
+
+A collective that brings its directory into a new db imports every member as
+new. Such a member needs nothing from the db, so its work is done away from it:
+- it is checked with the functions importer.Importer.apply uses and turned into
+  exactly the rows Importer writes for a new member (stamped clocks, its one
+  change-log entry, its search-index text);
+- the rows of a segment of SEGMENT members go into a small in-memory SQLite db,
+  which is serialized; the importing connection deserializes it (a copy of the
+  bytes) and copies its rows in with INSERT ... SELECT, without a Python object
+  per value.
+A big file is prepared by worker processes (`python -m zppcli.bulkimport`), the
+segments taken in turn, while the importing process copies. Python's share of
+an import (checks, rows, log entries, index text: ~2/3 of it) then runs on the
+other cores.
+
+Each record the fast path cannot vouch for goes to Importer.apply, in its place
+in the file: a malformed one, one without a handle or naming a skill or a
+collective the catalogue lacks, and one sharing a UID, e-mail address, handle
+or period id with a record before it. So an import writes the db the
+record-at-a-time importer writes (test_import.py compares the two).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import sqlite3
+import subprocess
+import sys
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from zppcli import availability, clock, contacts, members, store
+from zppcli.collectives import membership_id
+from zppcli.errors import ZppError
+from zppcli.importer import (
+    _E164,
+    _WS,
+    BadRecord,
+    Importer,
+    Incoming,
+    _member_item,
+    _read_text,
+    _uuid,
+    _valid_e164,
+    lookup_collective,
+    lookup_skill,
+    period_ids,
+    stream_members,
+)
+from zppcli.names import check_handle
+from zppcli.searchindex import _fold, fts_rowid
+from zppcli.skills import member_skill_id
+from zppcli.store import _LIST_JSON, _LOG_JSON, _time_ordered_ids
+
+SEGMENT = 2000  # members per segment
+WORKERS_FROM = 4_000_000  # characters in a file from which workers prepare it (~5,000 members)
+MAX_WORKERS = 3
+FTS_HASHSIZE = 64 << 20  # bytes of search-index terms held before they are written
+FTS_DEFAULT_HASHSIZE = 1 << 20  # FTS5's own
+SCHEMA = "zpp_segment"  # the name the importing connection attaches segments under
+CHILD_TABLES = ("contacts", "member_skills", "collective_members", "availability")
+TABLES = ("members", *CHILD_TABLES)
+
+
+def attach(conn: sqlite3.Connection) -> None:
+    """Before the import's transaction: SQLite attaches nothing inside one."""
+    conn.execute(f"ATTACH ':memory:' AS {SCHEMA}")
+    # The search index's own statements keep statement journals; in memory, not in a
+    # temporary file (100,000 members: 70,000 page writes).
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
+def detach(conn: sqlite3.Connection) -> None:
+    conn.execute(f"DETACH {SCHEMA}")
+
+
+# -- what a worker needs to know of the db ----------------------------------------------
+@dataclass
+class Job:
+    path: str
+    start: int  # where the members array starts in the text
+    columns: dict[str, list[tuple[str, str | None]]]  # table -> (column, SQL default)
+    skill_words: dict[str, str]  # as Importer.skill_id looks skills up
+    skill_text: dict[str, str]  # skill id -> its search-index text
+    collective_keys: dict[str, str]  # as Importer.collective_id looks collectives up
+    collective_text: dict[str, str]  # collective id -> its search-index text
+    device: str
+    last_clock: str | None
+    segment: int = SEGMENT
+    starts: list[int] | None = None  # where segments start (split_points), else by count
+    lane: int = 0  # this worker prepares segments lane, lane + lanes, ...
+    lanes: int = 1
+
+
+def make_job(imp, source) -> Job:
+    """The job of preparing source (importer.JsonMembers) for imp (an Importer whose
+    catalogue is applied): the lookups and search-index texts it uses."""
+    conn = imp.conn
+    imp.skill_id("")  # builds its tables of words and keys
+    imp.collective_id("", create=False)
+    columns = {}
+    for table in TABLES:
+        defaults = {
+            r["name"]: r["dflt_value"] for r in conn.execute(f'PRAGMA table_xinfo("{table}")')
+        }
+        columns[table] = [(c, defaults[c]) for c in store.writable_columns(conn, table)]
+    skill_text = {  # exactly as searchindex._all_documents reads them
+        r[0]: f"{r[1]} {r[2] or ''}"
+        for r in conn.execute(
+            """SELECT s.id, s.name, (SELECT group_concat(a.alias, ' ') FROM skill_aliases a
+                                      WHERE a.skill_id = s.id AND a.deleted = 0)
+                 FROM skills s WHERE s.deleted = 0"""
+        )
+    }
+    collective_text = {
+        r[0]: f"{r[1]} {r[2]}"
+        for r in conn.execute("SELECT id, name, handle FROM collectives WHERE deleted = 0")
+    }
+    return Job(
+        path=str(source.path),
+        start=source.start,
+        columns=columns,
+        skill_words=dict(imp._skill_words),
+        skill_text=skill_text,
+        collective_keys=dict(imp._collectives),
+        collective_text=collective_text,
+        device=imp.tx.device,
+        last_clock=imp.tx._last_clock,
+        segment=SEGMENT,
+    )
+
+
+def segment_schema(job: Job) -> str:
+    """A segment's tables: each table's writable columns with the db's defaults (a
+    record without a field gets what an INSERT without it gets), and `rec`, the
+    record's place in its segment. Always made before any row, in one order, so
+    every segment has the same root pages: statements prepared against one
+    segment stay right for the next (deserialize keeps the schema cookie)."""
+    parts = []
+    for table in TABLES:
+        cols = ["rec", "id"]
+        cols += [f'"{c}"' + ("" if d is None else f" DEFAULT {d}") for c, d in job.columns[table]]
+        cols += ["created_at", "updated_at", "clocks"]
+        parts.append(f"CREATE TABLE {table} ({', '.join(cols)});")
+    parts.append("CREATE TABLE changes (rec, id, hlc, row_id, data);")
+    parts.append("CREATE TABLE fts (rec, fts_rowid, member_id, name, skills, meta, bio);")
+    return "\n".join(parts)
+
+
+# -- preparing (in a worker process, or inline) ---------------------------------------
+# A record in the segment's tables: what the importing process checks against the
+# records before it. start/end: where it is in the file, to hand it to Importer.
+Fast = namedtuple("Fast", "id emails handle periods label line start end")
+
+
+@dataclass
+class Segment:
+    number: int
+    records: list  # Fast, or importer.Incoming / Malformed for Importer.apply
+    data: bytes = b""  # the serialized segment db
+    last_stamp: str | None = None
+    following: int | None = None  # split: where the member after its last one starts
+
+
+@dataclass
+class Failure:
+    """The file cannot be read on from here (importer.BadRecord's where and reason)."""
+
+    where: str
+    reason: str
+
+
+class Slow(Exception):
+    """This record goes to Importer.apply."""
+
+
+class Preparer:
+    def __init__(self, job: Job):
+        self.job = job
+        self.schema = segment_schema(job)
+        self.wall, self.counter = -1, 0
+        if job.last_clock:
+            self.wall, self.counter, _ = clock.parse_clock(job.last_clock)
+        self._skills: dict[str, str | None] = {}  # the same few names, over and over
+        self._collectives: dict[str, str | None] = {}
+
+    def stamps(self, count: int) -> list[str]:
+        """The next count clocks, as Tx.insert_many ticks them, in this worker's lane
+        of the counter (lane, lane + lanes, ...): no two workers stamp alike."""
+        job, now = self.job, clock.wall_ms()
+        wall, counter, out = self.wall, self.counter, []
+        for _ in range(count):
+            if now > wall:
+                wall, counter = now, job.lane
+            else:
+                counter += job.lanes - (counter - job.lane) % job.lanes
+                if counter > clock.MAX_COUNTER:
+                    wall, counter = wall + 1, job.lane
+            out.append(f"{wall:013d}-{counter:05d}-{job.device}")
+        self.wall, self.counter = wall, counter
+        return out
+
+    def prepare(self, number: int, records: list[tuple[Any, int, int, int]]) -> Segment:
+        """One segment of (member object, line, start, end), in file order."""
+        seg = Segment(number, [])
+        rows: dict[str, list[tuple[str, int, dict]]] = {t: [] for t in TABLES}
+        docs = []
+        for rec_no, (rec, line, start, end) in enumerate(records):
+            item = _member_item(rec, f"{self.job.path}:{line}")
+            if not isinstance(item, Incoming):
+                seg.records.append(item)
+                continue
+            try:
+                fast, own, doc = self.member(item)
+            except (Slow, ZppError, ValueError, KeyError, TypeError, AttributeError):
+                seg.records.append(item)  # Importer.apply does it, or names the error
+                continue
+            seg.records.append(fast._replace(line=line, start=start, end=end))
+            for table, row_id, data in own:
+                rows[table].append((row_id, rec_no, data))
+            docs.append((rec_no, *doc))
+        seg.data, seg.last_stamp = self.segment_db(rows, docs)
+        return seg
+
+    def member(self, item) -> tuple[Fast, list[tuple[str, str, dict]], tuple]:
+        """A new member as Importer.apply writes it: its rows ((table, row id, the
+        data as the db and the change log get it), its own first) and its row of
+        the search index. Raises Slow for anything Importer would do otherwise,
+        or the error Importer would raise."""
+        job, type_ = self.job, Importer._type
+        values = members.check_values(item.values)
+        emails = [
+            (type_(t, contacts.EMAIL_TYPES, "other"), contacts.normalize_email(v), p)
+            for t, v, p in item.emails
+        ]
+        phones = []
+        for t, v, p in item.phones:
+            if t and _E164.match(v):
+                phones.append((type_(t, contacts.PHONE_TYPES, "work"), _valid_e164(v), p))
+                continue
+            e164, mobile = contacts.normalize_phone(v)
+            phones.append((type_(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p))
+        periods = period_ids(item)
+        if (
+            item.categories
+            or not values.get("handle")  # Importer makes one up
+            or not (values.get("given_name") or values.get("family_name"))  # it says why not
+            or len(set(periods)) != len(periods)
+        ):
+            raise Slow
+        member_id = item.id or store.new_id()
+        data = {c: _list_json(v) if v.__class__ is list else v for c, v in values.items()}
+        data["deleted"] = 0
+        own: list[tuple[str, str, dict]] = [("members", member_id, data)]
+        staged: dict[str, int] = {}
+
+        def put(table: str, row_id: str, row: dict) -> None:
+            if row_id in staged:  # named twice (a skill, a collective): the later one wins
+                at = staged[row_id]
+                own[at] = (table, row_id, {**own[at][2], **row})
+                return
+            staged[row_id] = len(own)
+            own.append((table, row_id, row))
+
+        for kind, found in (("email", emails), ("phone", phones)):
+            seen = set()
+            for position, (ctype, value, private) in enumerate(found):
+                if value in seen:
+                    continue
+                seen.add(value)
+                put(
+                    "contacts",
+                    members.contact_id(member_id, kind, value),
+                    {
+                        "member_id": member_id,
+                        "kind": kind,
+                        "type": ctype,
+                        "value": value,
+                        "private": int(private),
+                        "position": position,
+                        "deleted": 0,
+                    },
+                )
+        for spec in item.skills:
+            sid = self._skills.get(spec.ref, "")
+            if sid == "":
+                sid = self._skills[spec.ref] = lookup_skill(job.skill_words, spec.ref)
+            if sid is None:
+                raise Slow  # a skill the catalogue lacks: Importer adds it
+            put(
+                "member_skills",
+                member_skill_id(member_id, sid),
+                {
+                    "member_id": member_id,
+                    "skill_id": sid,
+                    "level": spec.level,
+                    "wants_to_learn": int(spec.wants_to_learn),
+                    "can_mentor": int(spec.mentor),
+                    "deleted": 0,
+                },
+            )
+        for ref, role in item.collectives:
+            cid = self._collectives.get(ref, "")
+            if cid == "":
+                cid = self._collectives[ref] = lookup_collective(job.collective_keys, ref)
+            if cid is None:
+                raise Slow  # Importer makes it, or says why not
+            put(
+                "collective_members",
+                membership_id(cid, member_id),
+                {
+                    "collective_id": cid,
+                    "member_id": member_id,
+                    "role": role or "member",
+                    "deleted": 0,
+                },
+            )
+        for p, row_id in zip(item.availability or (), _period_row_ids(item), strict=True):
+            start, end = date.fromisoformat(p["from"]), date.fromisoformat(p["to"])
+            if end < start:
+                raise Slow  # Importer says why not
+            row = {
+                "member_id": member_id,
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "status": availability.check_status(p["status"]),
+                "hours_per_week": availability.check_hours(p.get("hours_per_week")),
+                "note": p.get("note") or "",
+                "deleted": 0,
+            }
+            own.append(("availability", row_id or store.new_id(), row))
+        # its row of the search index, as searchindex._all_documents makes it: the
+        # skills and collectives in the order of their rows (by id, as written)
+        skills = sorted(
+            (r, job.skill_text[d["skill_id"]])
+            for t, r, d in own
+            if t == "member_skills" and not (d["wants_to_learn"] and d["level"] == "learning")
+        )
+        groups = sorted(
+            (r, job.collective_text[d["collective_id"]])
+            for t, r, d in own
+            if t == "collective_members"
+        )
+        given, particle = values.get("given_name", ""), values.get("particle", "")
+        family, handle = values.get("family_name", ""), values["handle"]
+        name = given + (" " + particle if particle else "") + (" " + family if family else "")
+        meta = [values.get("city", ""), values.get("region", "")]
+        meta += [*values.get("tags", ()), *values.get("languages", ()), *(g for _, g in groups)]
+        doc = (
+            fts_rowid(member_id),
+            member_id,
+            _fold(f"{name} {handle}"),
+            _fold(" ".join(s for _, s in skills)),
+            _fold(" ".join(meta)),
+            _fold(values.get("bio", "")),
+        )
+        fast = Fast(
+            member_id,
+            tuple(dict.fromkeys(e for _, e, _ in emails)),
+            handle,
+            tuple(p for p in periods if p),
+            item.label,
+            0,
+            0,
+            0,
+        )
+        return fast, own, doc
+
+    def segment_db(self, rows: dict, docs: list) -> tuple[bytes, str | None]:
+        """The segment's tables, serialized, and the last stamp in them. Rows go in
+        in id order per table, stamped in that order (as Tx.insert_many does)."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            conn.executescript(self.schema)
+            conn.execute("BEGIN")
+            now, last = store.utc_now(), None
+            # by place in the segment, not member id: a later record may repeat an id
+            logged: dict[int, dict] = {}  # the member's change-log entry's data
+            entries: list[tuple] = []  # (member id, place in segment, stamp)
+            for table in TABLES:
+                table_rows = sorted(rows[table], key=_first)
+                if not table_rows:
+                    continue
+                stamps = self.stamps(len(table_rows))
+                last = stamps[-1]
+                shapes: dict[tuple, tuple[list[str], list[tuple]]] = {}
+                for (row_id, rec_no, data), stamp in zip(table_rows, stamps, strict=True):
+                    shape = tuple(data)
+                    if shape not in shapes:
+                        shapes[shape] = (_clocks_parts(shape), [])
+                    parts, shape_rows = shapes[shape]
+                    shape_rows.append((rec_no, row_id, *data.values(), now, now, stamp.join(parts)))
+                    if table == "members":
+                        logged[rec_no] = {**data, "rows": {}}
+                        entries.append((row_id, rec_no, stamp))
+                    else:
+                        logged[rec_no]["rows"].setdefault(table, {})[row_id] = data
+                for shape, (_, shape_rows) in shapes.items():
+                    names = ["rec", "id", *(f'"{c}"' for c in shape), "created_at", "updated_at"]
+                    conn.executemany(
+                        f"INSERT INTO {table} ({', '.join(names)}, clocks)"
+                        f" VALUES ({', '.join('?' * (len(names) + 1))})",
+                        shape_rows,
+                    )
+            conn.executemany(
+                "INSERT INTO changes VALUES (?, ?, ?, ?, ?)",
+                [
+                    (rec_no, change_id, stamp, member_id, _LOG_JSON(logged[rec_no]))
+                    for change_id, (member_id, rec_no, stamp) in zip(
+                        _time_ordered_ids(len(entries)), entries, strict=True
+                    )
+                ],
+            )
+            docs.sort(key=_second)
+            conn.executemany("INSERT INTO fts VALUES (?, ?, ?, ?, ?, ?, ?)", docs)
+            conn.execute("COMMIT")
+            return conn.serialize(), last
+        finally:
+            conn.close()
+
+    def segments(
+        self, text: str | None = None, start: int | None = None, number: int = 0
+    ) -> Iterator[Segment | Failure]:
+        """This lane's segments of the file (or of what follows offset start, numbered
+        from number), then a Failure if the file breaks off."""
+        job = self.job
+        path = Path(job.path)
+        text = _read_text(path) if text is None else text
+        try:
+            if job.starts and start is None:
+                yield from self._split(path, text)
+                return
+            start = job.start if start is None else start
+            records = stream_members(path, text, start, text.count("\n", 0, start) + 1, start)
+            while True:
+                if number % job.lanes != job.lane:  # another worker's: read past it
+                    for _ in islice(records, job.segment):
+                        pass
+                    chunk = None
+                else:
+                    chunk = list(islice(records, job.segment))
+                    if chunk:
+                        yield self.prepare(number, chunk)
+                if chunk == []:
+                    return
+                number += 1
+        except BadRecord as e:
+            yield Failure(e.where, e.reason)
+
+    def _split(self, path: Path, text: str) -> Iterator[Segment]:
+        """The segments that start at job.starts (this lane's): each ends where a member
+        starts at or after the next segment's start; the importing process checks
+        that this is that start (see split_points)."""
+        job, starts = self.job, self.job.starts
+        lineno, seen = 1, 0
+        for number in range(job.lane, len(starts), job.lanes):
+            at = starts[number]
+            lineno += text.count("\n", seen, at)
+            seen = at
+            end = starts[number + 1] if number + 1 < len(starts) else None
+            chunk, following = [], None
+            for record in stream_members(path, text, at, lineno, at):
+                if end is not None and record[2] >= end:
+                    following = record[2]
+                    break
+                chunk.append(record)
+            seg = self.prepare(number, chunk)
+            seg.following = following
+            yield seg
+
+
+def _period_row_ids(item) -> list[str | None]:
+    """The row id Importer gives each of the member's periods (None: a new one)."""
+    return [
+        _uuid(p.get("id", "")) if isinstance(p, dict) and p.get("id") else None
+        for p in item.availability or ()
+    ]
+
+
+_LISTS: dict[tuple, str] = {}  # the same few lists of languages and tags, as JSON
+
+
+def _list_json(value: list) -> str:
+    key = tuple(value)
+    text = _LISTS.get(key)
+    if text is None:
+        text = _LIST_JSON(value)
+        if len(_LISTS) < 4096:
+            _LISTS[key] = text
+    return text
+
+
+def _first(item: tuple) -> Any:
+    return item[0]
+
+
+def _second(item: tuple) -> Any:
+    return item[1]
+
+
+def _clocks_parts(shape: tuple[str, ...]) -> list[str]:
+    """The clocks column as Tx.insert writes it ({column: stamp}), cut where the stamp goes."""
+    keys = sorted({*shape, "deleted"})
+    parts = [("{" if i == 0 else '", ') + json.dumps(k) + ': "' for i, k in enumerate(keys)]
+    return [*parts, '"}']
+
+
+# -- the importing process -------------------------------------------------------------
+def load(imp, source, report, progress: Callable[[int], None] | None, apply_one: Callable) -> None:
+    """Import source (importer.JsonMembers) through imp, whose transaction is open and
+    whose db has no members; apply_one(item) imports a record through Importer."""
+    conn, tx = imp.conn, imp.tx
+    # Nothing in the index depends on the catalogue yet: no member to refresh for it.
+    tx.dirty_skills.clear()
+    tx.dirty_collectives.clear()
+    job = make_job(imp, source)
+    copier = _Copier(conn, job)
+    seen = _Seen()
+    workers = _worker_count(source)
+    hashsize = conn.execute("SELECT v FROM members_fts_config WHERE k = 'hashsize'").fetchone()
+    # The search index collects 64 MB of terms before it writes them out, not 1 MB:
+    # fewer, bigger index segments (100,000 members: 1.2 s less); as it was afterwards.
+    _fts_hashsize(conn, FTS_HASHSIZE)
+    if workers:
+        job.starts = split_points(source.text, job.start, job.segment)
+    for seg in segments(job, workers, source.text):
+        if isinstance(seg, Failure):
+            raise BadRecord(seg.where, seg.reason)
+        copier.load(seg.data)
+        _apply_segment(imp, source, seg, copier, seen, report, apply_one)
+        if seg.last_stamp:
+            tx.observe(seg.last_stamp)
+        if progress:
+            progress(len(seg.records))
+    _fts_hashsize(conn, hashsize[0] if hashsize else FTS_DEFAULT_HASHSIZE)
+
+
+def _fts_hashsize(conn: sqlite3.Connection, size: int) -> None:
+    conn.execute("INSERT INTO members_fts (members_fts, rank) VALUES ('hashsize', ?)", (size,))
+
+
+def _worker_count(source) -> int:
+    cores = os.cpu_count() or 1
+    if len(source.text) < WORKERS_FROM or cores < 2:
+        return 0
+    return min(MAX_WORKERS, cores)
+
+
+class _Seen:
+    """UIDs, e-mail addresses, handles and period ids of the records imported so far."""
+
+    def __init__(self):
+        self.ids: set[str] = set()
+        self.emails: set[str] = set()
+        self.handles: set[str] = set()
+        self.periods: set[str] = set()
+
+    def clear_of(self, fast: list[Fast]) -> bool:
+        """True when these records repeat nothing before them nor each other."""
+        ids = [f.id for f in fast]
+        emails = [e for f in fast for e in f.emails]
+        handles = [f.handle for f in fast]
+        periods = [p for f in fast for p in f.periods]
+        return all(
+            len(set(keys)) == len(keys) and known.isdisjoint(keys)
+            for keys, known in (
+                (ids, self.ids),
+                (emails, self.emails),
+                (handles, self.handles),
+                (periods, self.periods),
+            )
+        )
+
+    def repeats(self, f: Fast) -> bool:
+        return (
+            f.id in self.ids
+            or f.handle in self.handles
+            or not self.emails.isdisjoint(f.emails)
+            or not self.periods.isdisjoint(f.periods)
+        )
+
+    def add(self, member_id, emails, handle, periods) -> None:
+        if member_id:
+            self.ids.add(member_id)
+        self.emails.update(emails)
+        if handle:
+            self.handles.add(handle)
+        self.periods.update(periods)
+
+
+def _keys_of(item) -> tuple:
+    """What a record for Importer.apply may write that a later record could repeat."""
+    if not isinstance(item, Incoming):
+        return None, (), None, ()
+    emails = []
+    for _, value, _ in item.emails:
+        try:
+            emails.append(contacts.normalize_email(value))
+        except (ZppError, AttributeError, TypeError):
+            continue
+    try:
+        handle = check_handle(str(item.values.get("handle") or ""))
+    except ZppError:
+        handle = None
+    return item.id, emails, handle, [p for p in period_ids(item) if p]
+
+
+def _apply_segment(imp, source, seg: Segment, copier, seen: _Seen, report, apply_one) -> None:
+    fast = [r for r in seg.records if isinstance(r, Fast)]
+    if len(fast) == len(seg.records) and seen.clear_of(fast):
+        copier.copy(0, len(fast) - 1)
+        for f in fast:
+            seen.add(f.id, f.emails, f.handle, f.periods)
+        _note_added(report, source, fast)
+        return
+    run: list[tuple[int, Fast]] = []  # records to copy, in a row
+
+    def copy_run() -> None:
+        if run:
+            copier.copy(run[0][0], run[-1][0])
+            _note_added(report, source, [f for _, f in run])
+            run.clear()
+
+    for rec_no, record in enumerate(seg.records):
+        if isinstance(record, Fast) and not seen.repeats(record):
+            run.append((rec_no, record))
+            seen.add(record.id, record.emails, record.handle, record.periods)
+            continue
+        copy_run()  # the records before it are in the db when Importer looks
+        if isinstance(record, Fast):
+            record = _item_of(source, record)
+        member_id, emails, handle, periods = _keys_of(record)
+        imported = apply_one(record)
+        seen.add(member_id, emails, handle, periods)
+        if imported:
+            seen.add(None, (), imported, ())
+    copy_run()
+
+
+def _item_of(source, f: Fast):
+    """The record as importer reads it, for Importer.apply."""
+    return _member_item(json.loads(source.text[f.start : f.end]), f"{source.path}:{f.line}")
+
+
+def _note_added(report, source, fast: list[Fast]) -> None:
+    if not report.keep_all:
+        report.counts["added"] += len(fast)
+        return
+    for f in fast:
+        report.note("added", f.label, f.handle, f"{source.path}:{f.line}")
+
+
+class _Copier:
+    """Copies a segment's rows (attached as SCHEMA) into the db."""
+
+    def __init__(self, conn: sqlite3.Connection, job: Job):
+        self.conn, self.layout = conn, None
+        self.sql = []
+        for table in TABLES:
+            cols = ", ".join(
+                [
+                    "id",
+                    *(f'"{c}"' for c, _ in job.columns[table]),
+                    "created_at",
+                    "updated_at",
+                    "clocks",
+                ]
+            )
+            self.sql.append(
+                (
+                    f"INSERT OR FAIL INTO main.{table} ({cols}) SELECT {cols} FROM {SCHEMA}.{table}"
+                    " WHERE rec BETWEEN ? AND ?",
+                    (),
+                )
+            )
+        self.sql.append(
+            (
+                "INSERT OR FAIL INTO main.changes (id, hlc, device_id, tbl, row_id, op, data)"
+                f" SELECT id, hlc, ?, 'members', row_id, 'insert', data FROM {SCHEMA}.changes"
+                " WHERE rec BETWEEN ? AND ?",
+                (job.device,),
+            )
+        )
+        self.sql.append(
+            (
+                "INSERT OR FAIL INTO main.members_fts (rowid, member_id, name, skills, meta, bio)"
+                f" SELECT fts_rowid, member_id, name, skills, meta, bio FROM {SCHEMA}.fts"
+                " WHERE rec BETWEEN ? AND ?",
+                (),
+            )
+        )
+
+    def load(self, data: bytes) -> None:
+        self.conn.deserialize(data, name=SCHEMA)
+        layout = self.conn.execute(
+            f"SELECT group_concat(name || ':' || rootpage) FROM {SCHEMA}.sqlite_schema"
+        ).fetchone()[0]
+        if self.layout is None:
+            self.layout = layout
+        elif layout != self.layout:  # see segment_schema
+            raise RuntimeError(f"segment tables differ: {layout} != {self.layout}")
+
+    def copy(self, first: int, last: int) -> None:
+        for sql, params in self.sql:
+            self.conn.execute(sql, (*params, first, last))
+
+
+# -- worker processes ------------------------------------------------------------------
+_MEMBER_LINE = re.compile(r"\n    \{")  # a member as `zpp export json` lays it out
+
+
+def split_points(text: str, start: int, segment: int) -> list[int] | None:
+    """Where segments of about `segment` members start, in a file laid out as `zpp
+    export json` writes it: each member from a line of its own, four spaces in. A
+    JSON string holds no raw line break, so such a line is never inside one, and
+    workers need not each read every member to find their own. A file laid out
+    otherwise may have something else there: the worker of each segment reports
+    where the member after its last one starts, and segments() checks that this
+    is the next segment's start (or reads on from there itself)."""
+    first = _WS.match(text, start).end()
+    if text[first : first + 1] != "{":
+        return None
+    points = [first]
+    for n, match in enumerate(_MEMBER_LINE.finditer(text, first), start=1):
+        if n % segment == 0:
+            points.append(match.end() - 1)
+    return points if len(points) > 2 else None
+
+
+def segments(job: Job, workers: int, text: str) -> Iterator[Segment | Failure]:
+    """The file's segments in order: prepared here (workers 0), or by that many
+    worker processes taking them in turn."""
+    if workers == 0:
+        yield from Preparer(job).segments(text)
+        return
+    procs = []
+    try:
+        for lane in range(workers):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "zppcli.bulkimport"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            pickle.dump(
+                Job(**{**job.__dict__, "lane": lane, "lanes": workers}),
+                proc.stdin,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+            proc.stdin.close()
+            procs.append(proc)
+        number, previous = 0, None
+        while True:
+            proc = procs[number % workers]
+            try:
+                message = pickle.load(proc.stdout)
+            except (EOFError, pickle.UnpicklingError):
+                raise ZppError(
+                    f"import worker {number % workers} stopped (exit code {proc.wait()})"
+                ) from None
+            if message is None:  # this lane has no more: the file is done
+                return
+            if job.starts and previous is not None and previous.following != job.starts[number]:
+                # a split point was no member's start: read on from the one that is
+                if previous.following is not None:
+                    inline = Job(**{**job.__dict__, "starts": None})
+                    yield from Preparer(inline).segments(text, previous.following, number)
+                return
+            yield message
+            if isinstance(message, Failure):
+                return
+            number, previous = number + 1, message
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+
+
+def _worker() -> None:
+    """`python -m zppcli.bulkimport`: a Job on stdin, its segments on stdout, then None."""
+    job = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+    for seg in Preparer(job).segments():
+        pickle.dump(seg, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+    pickle.dump(None, out)
+    out.flush()
+
+
+if __name__ == "__main__":  # by its own name, so what it pickles names zppcli.bulkimport
+    from zppcli.bulkimport import _worker as worker
+
+    worker()
