@@ -15,6 +15,7 @@ import vobject
 
 from zppcli import db as dbmod
 from zppcli import exporter
+from zppcli.cli.options import filters_from
 from zppcli.store import Tx
 
 KHARD = Path(sys.executable).parent / "khard"
@@ -256,6 +257,21 @@ def test_bulk_reader_gives_exactly_the_member_records(run, example_db):
         ids = exporter.select(conn, None, include_private=True).ids
         assert len(ids) == 50
         assert list(exporter.iter_records(conn, ids)) == members.records(conn)
+    finally:
+        conn.close()
+
+
+def test_selection_knows_the_file_order_of_its_members(run, example_db):
+    run("member", "add", "Aäron Achter", ok=True)  # the last row in the file, early by name
+    run("member", "rm", "kees-camera", "--yes", ok=True)
+    conn = dbmod.connect(example_db)
+    try:
+        for filters in (None, filters_from("montage")):
+            sel = exporter.select(conn, filters, include_private=True)
+            rowid = dict(conn.execute("SELECT id, rowid FROM members").fetchall())
+            by_rowid = sorted(range(len(sel.ids)), key=lambda k: rowid[sel.ids[k]])
+            assert sel.file_order == by_rowid == exporter._file_order(conn, sel.ids)
+            assert sel.file_order != list(range(len(sel.ids)))  # not the name order
     finally:
         conn.close()
 

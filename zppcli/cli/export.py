@@ -165,7 +165,7 @@ def vcard_cmd(
         _writing_to(output_),
         files.output_stream(output_) as out,
     ):
-        n = exporter.write_vcards(conn, sel.ids, out, version, tick)
+        n = exporter.write_vcards(conn, sel.ids, out, version, tick, file_order=sel.file_order)
     _done(n, "vCard", output_)
 
 
