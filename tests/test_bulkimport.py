@@ -218,17 +218,10 @@ def test_fast_path_writes_what_the_record_at_a_time_importer_writes(
     monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)  # worker processes, tiny segments
     monkeypatch.setattr(bulkimport, "SEGMENT", 7)
     monkeypatch.setattr(bulkimport.os, "cpu_count", lambda: 2)
-    text = source.read_text(encoding="utf-8")
-    layouts = {
-        "export": text,  # split at member lines
-        "compact": json.dumps(SOURCE["data"], ensure_ascii=False),  # no lines to split at
-        # e-mail objects on lines that look like members': the split points are checked
-        "misleading": text.replace('\n        {\n          "type"', '\n    {\n          "type"'),
+    layouts = {  # workers find their members in either
+        "export": source.read_text(encoding="utf-8"),
+        "compact": json.dumps(SOURCE["data"], ensure_ascii=False),
     }
-    assert layouts["misleading"] != text
-    assert bulkimport.split_points(
-        layouts["export"], text.index("[", text.index('"members"')) + 1, 7
-    )
     for layout, content in layouts.items():
         path = tmp_path / f"{layout}.json"
         path.write_text(content, encoding="utf-8")
@@ -330,3 +323,39 @@ def test_canonical_uuids_are_what_uuid_makes_of_them(value):
     assert importer._CANONICAL_UUID.fullmatch(text)
     assert importer._uuid(text) == str(uuid.UUID(text)) == text
     assert importer._uuid(text.upper()) == text  # not canonical: the full parse
+
+
+def test_e164_numbers_are_taken_apart_as_phonenumbers_parse_does():
+    """_parsed_e164 stands in for phonenumbers.parse on E.164 numbers: for every
+    country code, numbers of every length, with and without a leading 0 or national
+    prefix, it gives parse's number or leaves it to parse (None)."""
+    import phonenumbers
+
+    rnd = random.Random(164)
+    taken = 0
+    for country_code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for length in range(2, 15 - len(str(country_code))):
+            for first in "0123456789":
+                rest = "".join(rnd.choice("0123456789") for _ in range(length - 1))
+                value = f"+{country_code}{first}{rest}"
+                if not importer._E164.fullmatch(value):
+                    continue
+                fast = importer._parsed_e164(value)
+                if fast is None:
+                    continue
+                taken += 1
+                assert fast == phonenumbers.parse(value), value
+                assert phonenumbers.is_valid_number(fast) == phonenumbers.is_valid_number(
+                    phonenumbers.parse(value)
+                )
+    assert taken > 10_000  # the shortcut is what most numbers take
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_e164_shortcut_on_any_e164_string(value):
+    import phonenumbers
+
+    fast = importer._parsed_e164(value)
+    if fast is not None:
+        assert fast == phonenumbers.parse(value)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import re
 import sqlite3
 import subprocess
 import sys
@@ -43,7 +42,6 @@ from zppcli.collectives import membership_id
 from zppcli.errors import ZppError
 from zppcli.importer import (
     _E164,
-    _WS,
     BadRecord,
     Importer,
     Incoming,
@@ -96,7 +94,6 @@ class Job:
     device: str
     last_clock: str | None
     segment: int = SEGMENT
-    starts: list[int] | None = None  # where segments start (split_points), else by count
     lane: int = 0  # this worker prepares segments lane, lane + lanes, ...
     lanes: int = 1
 
@@ -168,7 +165,6 @@ class Segment:
     records: list  # Fast, or importer.Incoming / Malformed for Importer.apply
     data: bytes = b""  # the serialized segment db
     last_stamp: str | None = None
-    following: int | None = None  # split: where the member after its last one starts
 
 
 @dataclass
@@ -244,7 +240,7 @@ class Preparer:
         ]
         phones = []
         for t, v, p in item.phones:
-            if t and _E164.match(v):
+            if t and _E164.fullmatch(v):
                 phones.append((type_(t, contacts.PHONE_TYPES, "work"), _valid_e164(v), p))
                 continue
             e164, mobile = contacts.normalize_phone(v)
@@ -427,20 +423,14 @@ class Preparer:
         finally:
             conn.close()
 
-    def segments(
-        self, text: str | None = None, start: int | None = None, number: int = 0
-    ) -> Iterator[Segment | Failure]:
-        """This lane's segments of the file (or of what follows offset start, numbered
-        from number), then a Failure if the file breaks off."""
+    def segments(self, text: str | None = None) -> Iterator[Segment | Failure]:
+        """This lane's segments of the file, then a Failure if the file breaks off."""
         job = self.job
         path = Path(job.path)
         text = _read_text(path) if text is None else text
+        records = stream_members(path, text, job.start)
+        number = 0
         try:
-            if job.starts and start is None:
-                yield from self._split(path, text)
-                return
-            start = job.start if start is None else start
-            records = stream_members(path, text, start, text.count("\n", 0, start) + 1, start)
             while True:
                 if number % job.lanes != job.lane:  # another worker's: read past it
                     for _ in islice(records, job.segment):
@@ -455,27 +445,6 @@ class Preparer:
                 number += 1
         except BadRecord as e:
             yield Failure(e.where, e.reason)
-
-    def _split(self, path: Path, text: str) -> Iterator[Segment]:
-        """The segments that start at job.starts (this lane's): each ends where a member
-        starts at or after the next segment's start; the importing process checks
-        that this is that start (see split_points)."""
-        job, starts = self.job, self.job.starts
-        lineno, seen = 1, 0
-        for number in range(job.lane, len(starts), job.lanes):
-            at = starts[number]
-            lineno += text.count("\n", seen, at)
-            seen = at
-            end = starts[number + 1] if number + 1 < len(starts) else None
-            chunk, following = [], None
-            for record in stream_members(path, text, at, lineno, at):
-                if end is not None and record[2] >= end:
-                    following = record[2]
-                    break
-                chunk.append(record)
-            seg = self.prepare(number, chunk)
-            seg.following = following
-            yield seg
 
 
 def _period_row_ids(item) -> list[str | None]:
@@ -530,8 +499,6 @@ def load(imp, source, report, progress: Callable[[int], None] | None, apply_one:
     # The search index collects 64 MB of terms before it writes them out, not 1 MB:
     # fewer, bigger index segments (100,000 members: 1.2 s less); as it was afterwards.
     _fts_hashsize(conn, FTS_HASHSIZE)
-    if workers:
-        job.starts = split_points(source.text, job.start, job.segment)
     for seg in segments(job, workers, source.text):
         if isinstance(seg, Failure):
             raise BadRecord(seg.where, seg.reason)
@@ -715,27 +682,6 @@ class _Copier:
 
 
 # -- worker processes ------------------------------------------------------------------
-_MEMBER_LINE = re.compile(r"\n    \{")  # a member as `zpp export json` lays it out
-
-
-def split_points(text: str, start: int, segment: int) -> list[int] | None:
-    """Where segments of about `segment` members start, in a file laid out as `zpp
-    export json` writes it: each member from a line of its own, four spaces in. A
-    JSON string holds no raw line break, so such a line is never inside one, and
-    workers need not each read every member to find their own. A file laid out
-    otherwise may have something else there: the worker of each segment reports
-    where the member after its last one starts, and segments() checks that this
-    is the next segment's start (or reads on from there itself)."""
-    first = _WS.match(text, start).end()
-    if text[first : first + 1] != "{":
-        return None
-    points = [first]
-    for n, match in enumerate(_MEMBER_LINE.finditer(text, first), start=1):
-        if n % segment == 0:
-            points.append(match.end() - 1)
-    return points if len(points) > 2 else None
-
-
 def segments(job: Job, workers: int, text: str) -> Iterator[Segment | Failure]:
     """The file's segments in order: prepared here (workers 0), or by that many
     worker processes taking them in turn."""
@@ -757,7 +703,7 @@ def segments(job: Job, workers: int, text: str) -> Iterator[Segment | Failure]:
             )
             proc.stdin.close()
             procs.append(proc)
-        number, previous = 0, None
+        number = 0
         while True:
             proc = procs[number % workers]
             try:
@@ -768,16 +714,10 @@ def segments(job: Job, workers: int, text: str) -> Iterator[Segment | Failure]:
                 ) from None
             if message is None:  # this lane has no more: the file is done
                 return
-            if job.starts and previous is not None and previous.following != job.starts[number]:
-                # a split point was no member's start: read on from the one that is
-                if previous.following is not None:
-                    inline = Job(**{**job.__dict__, "starts": None})
-                    yield from Preparer(inline).segments(text, previous.following, number)
-                return
             yield message
             if isinstance(message, Failure):
                 return
-            number, previous = number + 1, message
+            number += 1
     finally:
         for proc in procs:
             if proc.poll() is None:
