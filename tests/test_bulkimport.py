@@ -214,6 +214,11 @@ def test_fast_path_writes_what_the_record_at_a_time_importer_writes(
     assert "1 updated" not in fast.stderr and " updated" in fast.stderr
     expected = dump(slow_db)
     assert dump(fast_db) == expected
+    conn = sqlite3.connect(fast_db)  # the index's write buffer is back to FTS5's own size
+    hashsize = conn.execute("SELECT v FROM members_fts_config WHERE k = 'hashsize'").fetchone()
+    assert hashsize == (bulkimport.FTS_DEFAULT_HASHSIZE,)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
 
     monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)  # worker processes, tiny segments
     monkeypatch.setattr(bulkimport, "SEGMENT", 7)
@@ -359,3 +364,26 @@ def test_e164_shortcut_on_any_e164_string(value):
     fast = importer._parsed_e164(value)
     if fast is not None:
         assert fast == phonenumbers.parse(value)
+
+
+def test_a_dry_run_reports_what_the_record_at_a_time_importer_reports(
+    run, tmp_path, monkeypatch, source
+):
+    with monkeypatch.context() as m:
+        m.setattr(importer, "BULK", False)
+        slow_db, slow = _import(run, tmp_path, monkeypatch, source, "slow", "--dry-run")
+    fast_db, fast = _import(run, tmp_path, monkeypatch, source, "fast", "--dry-run")
+    assert fast.exit_code == slow.exit_code == 0
+    rows = json.loads(fast.stdout)
+    assert rows == json.loads(slow.stdout)
+    assert {r["action"] for r in rows} == {"added", "updated", "skipped"}
+    assert len(rows) == len(SOURCE["data"]["members"])
+    for db in (slow_db, fast_db):
+        conn = sqlite3.connect(db)
+        assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM members_fts").fetchone()[0] == 0
+        assert conn.execute("SELECT v FROM members_fts_config WHERE k = 'hashsize'").fetchone() in (
+            None,
+            (bulkimport.FTS_DEFAULT_HASHSIZE,),
+        )
+        conn.close()
