@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -378,16 +379,9 @@ def test_an_interrupted_vdir_export_changes_no_card(run, example_db, tmp_path, m
     assert {p.name: p.read_bytes() for p in vdir.iterdir()} == before  # no temp files either
 
 
-@pytest.mark.parametrize("version", ["3.0", "4.0"])
-@pytest.mark.parametrize("file_order", [False, True], ids=["in-order", "file-order"])
-def test_vcard_writer_writes_what_card_writes_for_each_record(
-    run, example_db, monkeypatch, version, file_order
-):
-    """write_vcards builds cards from the rows, without the records; with file_order
-    it reads the members in db file order (several chunks) and puts the cards back
-    in the order asked for. Either way: vcard.card() of each record, in that order."""
-    from zppcli import vcard
-
+def _hard_members(run, example_db) -> None:
+    """The example directory plus what a card must get right: escaping, folding, a
+    removed member (no card) and private contacts (never written)."""
     run(
         *("member", "add", "Zoë; van der, Berg\\", "--email", "zoe@x.example"),
         *("--email", "home=a-zoe@x.example", "--phone", "+31612340000", "--tag", "a,b;c"),
@@ -404,16 +398,68 @@ def test_vcard_writer_writes_what_card_writes_for_each_record(
         ),
     )
     run("member", "rm", "kees-camera", "--yes", ok=True)
+
+
+class WorkerSpy:
+    """Records each worker write_vcards starts and what it gave back. A few dozen
+    cards take this process a few milliseconds, less than a worker takes to start:
+    so that both do some, this process (after its first chunk, the last one) waits
+    until the worker has claimed the first one."""
+
+    def __init__(self, monkeypatch):
+        from zppcli import exportworker
+
+        self.workers, self.results = [], []
+        start, result, claim = exportworker.start, exportworker.Worker.result, exportworker.claim
+
+        def spy_start(*args):
+            worker = start(*args)
+            self.workers.append(worker)
+            return worker
+
+        def spy_result(worker, progress, count):
+            self.results.append(result(worker, progress, count))
+            return self.results[-1]
+
+        def waiting_claim(worker, number):
+            first = Path(worker.folder, "chunk-0")
+            if list(Path(worker.folder).glob("chunk-*")):  # not our first claim
+                deadline = time.monotonic() + 30
+                while not first.exists() and worker.proc.poll() is None:
+                    assert time.monotonic() < deadline, "the worker claimed nothing in 30 s"
+                    time.sleep(0.001)
+            return claim(worker.folder, number)
+
+        monkeypatch.setattr(exportworker, "start", spy_start)
+        monkeypatch.setattr(exportworker.Worker, "result", spy_result)
+        monkeypatch.setattr(exportworker.Worker, "claim", waiting_claim)
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+@pytest.mark.parametrize("mode", ["in-order", "file-order", "two-processes"], ids=str)
+def test_vcard_writer_writes_what_card_writes_for_each_record(
+    run, example_db, monkeypatch, version, mode
+):
+    """write_vcards builds cards from the rows, without the records; in file order it
+    reads the members in db file order (several chunks) and puts the cards back in
+    the order asked for; with two processes a worker composes the first chunks of the
+    file order and this process the last ones. Always: vcard.card() of each record,
+    in that order."""
+    from zppcli import vcard
+
+    _hard_members(run, example_db)
+    spy = WorkerSpy(monkeypatch)
     conn = dbmod.connect(example_db)
     try:
         # every member, the removed one too (it gets no card), in an order that is neither
         # the directory's nor the file's
         ids = [r[0] for r in conn.execute("SELECT id FROM members ORDER BY handle DESC")]
-        if file_order:
-            monkeypatch.setattr(exporter, "FILE_ORDER_CHUNK", 7)
+        if mode != "in-order":
+            monkeypatch.setattr(exporter, "FILE_ORDER_CHUNK", 7)  # the worker is told, too
             monkeypatch.setattr(exporter, "FILE_ORDER_FROM", 1)
         out, ticks = io.StringIO(), []
-        n = exporter.write_vcards(conn, ids, out, version, ticks.append)
+        processes = 2 if mode == "two-processes" else 1
+        n = exporter.write_vcards(conn, ids, out, version, ticks.append, processes)
         expected = [vcard.card(rec, version) for rec in exporter.iter_records(conn, ids)]
         cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     finally:
@@ -424,3 +470,124 @@ def test_vcard_writer_writes_what_card_writes_for_each_record(
     assert "Zo\u00eb\\; van der\\, Berg\\\\" in out.getvalue()
     assert sum(ticks) == len(ids)
     assert cache == -2000  # the file-order read leaves the connection's cache as it found it
+    if mode == "two-processes":  # each did some of the 8 chunks of 7 (the last one has 3)
+        (sizes,) = spy.results
+        assert len(sizes) in range(7, 52, 7) and spy.workers[0].proc.returncode == 0
+    else:
+        assert spy.workers == []
+
+
+def _two_processes_from_one(monkeypatch) -> None:
+    """Exports from 1 member on in file order with a worker, 7 members a chunk."""
+    from zppcli import exportworker
+
+    monkeypatch.setattr(exporter, "FILE_ORDER_FROM", 1)
+    monkeypatch.setattr(exporter, "TWO_PROCESSES_FROM", 1)
+    monkeypatch.setattr(exporter, "FILE_ORDER_CHUNK", 7)
+    monkeypatch.setattr(exportworker, "usable_cpus", lambda: 2)
+
+
+def test_a_two_process_export_is_the_same_file_and_parses_in_vobject(
+    run, example_db, monkeypatch, tmp_path
+):
+    _hard_members(run, example_db)
+    run("export", "vcard", "--include-private", "-o", tmp_path / "one.vcf", ok=True)
+    spy = WorkerSpy(monkeypatch)
+    _two_processes_from_one(monkeypatch)
+    r = run("export", "vcard", "--include-private", "-o", tmp_path / "two.vcf", ok=True)
+    assert "exported 51 vCards" in r.stderr
+    assert len(spy.workers) == 1 and len(spy.results[0]) in range(7, 52, 7)
+    two = (tmp_path / "two.vcf").read_bytes()
+    assert two == (tmp_path / "one.vcf").read_bytes()
+    parsed = cards(two.decode("utf-8"))
+    assert len(parsed) == 51 and len({c.uid.value for c in parsed}) == 51
+    assert "kees-camera" not in two.decode("utf-8")
+
+
+def test_small_exports_start_no_worker(run, example_db, monkeypatch):
+    from zppcli import exportworker
+
+    started = []
+    monkeypatch.setattr(exportworker, "start", lambda *args: started.append(args))  # None: none
+    monkeypatch.setattr(exportworker, "usable_cpus", lambda: 2)
+    run("export", "vcard", "--include-private", ok=True)  # 51 members
+    monkeypatch.setattr(exporter, "FILE_ORDER_FROM", 1)  # file order, still one process
+    run("export", "vcard", "--include-private", ok=True)
+    monkeypatch.setattr(exporter, "TWO_PROCESSES_FROM", 1)
+    monkeypatch.setattr(exportworker, "usable_cpus", lambda: 1)  # one core: no worker
+    run("export", "vcard", "--include-private", ok=True)
+    assert started == []
+    monkeypatch.setattr(exportworker, "usable_cpus", lambda: 2)
+    run("export", "vcard", "--include-private", ok=True)
+    assert len(started) == 1
+
+
+# What the worker does instead of its work: not start, exit at once, claim the first
+# chunk and report three cards of it and die, or exit 0 (as if it were done).
+CLAIM_AND_REPORT_THREE = (
+    "import os, sys; folder = sys.argv[4]; open(os.path.join(folder, 'chunk-0'), 'x');"
+    " open(os.path.join(folder, 'sizes'), 'ab').write(bytes(24));"
+)
+BROKEN_WORKERS = {
+    "cannot-start": None,
+    "exits-at-once": "import sys; sys.exit(1)",
+    "dies-midway": CLAIM_AND_REPORT_THREE + " sys.exit(1)",
+    "stops-short": CLAIM_AND_REPORT_THREE + " sys.exit(0)",
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN_WORKERS)
+def test_a_failing_worker_leaves_its_part_to_this_process(
+    run, example_db, monkeypatch, tmp_path, broken
+):
+    """Whatever becomes of the worker, the file is whole and the same, the progress
+    counts every member once, and no spool file stays behind."""
+    from zppcli import exportworker
+
+    _hard_members(run, example_db)
+    expected = run("export", "vcard", "--include-private", ok=True).stdout_bytes
+    _two_processes_from_one(monkeypatch)
+    spy = WorkerSpy(monkeypatch)
+    if broken == "cannot-start":
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    else:
+        monkeypatch.setattr(exportworker, "BOOT", BROKEN_WORKERS[broken])
+    monkeypatch.setattr(exporter.tempfile, "tempdir", str(tmp_path / "spool"))
+    (tmp_path / "spool").mkdir()
+    conn = dbmod.connect(example_db)
+    try:
+        ids = exporter.select(conn, None, True).ids
+        out, ticks = io.StringIO(), []
+        n = exporter.write_vcards(conn, ids, out, "3.0", ticks.append)
+    finally:
+        conn.close()
+    assert n == 51 and out.getvalue().encode("utf-8") == expected
+    assert sum(ticks) == len(ids)
+    if broken == "cannot-start":
+        assert spy.workers == [None]
+    elif broken == "exits-at-once":  # this process took every chunk: no result to wait for
+        assert spy.results in ([], [None])
+    else:  # the worker had the first chunk
+        assert spy.results == [None]
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_an_interrupted_two_process_export_stops_its_worker(run, example_db, monkeypatch, tmp_path):
+    _two_processes_from_one(monkeypatch)
+    spy = WorkerSpy(monkeypatch)
+    monkeypatch.setattr(exporter.tempfile, "tempdir", str(tmp_path / "spool"))
+    (tmp_path / "spool").mkdir()
+
+    def interrupt(n):
+        raise KeyboardInterrupt
+
+    conn = dbmod.connect(example_db)
+    try:
+        ids = exporter.select(conn, None, True).ids
+        with pytest.raises(KeyboardInterrupt):
+            exporter.write_vcards(conn, ids, io.StringIO(), "3.0", interrupt)
+    finally:
+        conn.close()
+    (worker,) = spy.workers
+    assert worker.proc.returncode is not None  # ended (killed, or done and reaped)
+    assert list((tmp_path / "spool").iterdir()) == []
