@@ -387,3 +387,36 @@ def test_a_dry_run_reports_what_the_record_at_a_time_importer_reports(
             (bulkimport.FTS_DEFAULT_HASHSIZE,),
         )
         conn.close()
+
+
+def test_validity_is_what_phonenumbers_says():
+    """_valid_number stands in for phonenumbers.is_valid_number: the example number of
+    every type of every region, each digit changed, a digit more and less."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            national = str(example.national_number)
+            variants = {national, national + "5", national[:-1]}
+            for i in range(len(national)):
+                variants |= {national[:i] + d + national[i + 1 :] for d in "0379"}
+            for v in variants:
+                if v and v[0] != "0":
+                    numbers.append(
+                        phonenumbers.PhoneNumber(
+                            country_code=example.country_code, national_number=int(v)
+                        )
+                    )
+    assert PhoneNumberType.MOBILE < 12 and len(numbers) > 20_000
+    shortcut = valid = 0
+    for number in numbers:
+        expected = phonenumbers.is_valid_number(number)
+        assert importer._valid_number(number) == expected, number
+        shortcut += importer._number_checks(number.country_code) is not None
+        valid += expected
+    assert shortcut > len(numbers) // 2 and 0 < valid < len(numbers)
