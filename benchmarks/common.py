@@ -1,4 +1,5 @@
-"""What the whole-process benchmarks share: zpp as installed, timing a child, a cached db."""
+"""What the whole-process benchmarks share: zpp as installed, timing a child (and the
+processes it starts), a cached db."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -57,4 +60,101 @@ def ensure_built(script: str, path: Path, members: int) -> None:
     subprocess.run([sys.executable, script, "--members", str(members), "--build-only"], check=True)
     print(
         f"built {members} members in {time.perf_counter() - start:.1f} s -> {path}", file=sys.stderr
+    )
+
+
+@dataclass
+class TreeUsage:
+    seconds: float  # wall
+    cpu: float  # user + sys of the child and every descendant it waited for
+    rss_sum: float  # MB: the peak RSS of each process of the tree, summed
+    rss_max: float  # MB: the largest single peak (what ru_maxrss of wait4 says)
+    processes: int  # how many processes the tree had (seen)
+
+
+class _TreeSampler(threading.Thread):
+    """Keeps the last VmHWM (a process's own peak RSS) seen of a process and of every
+    descendant. The sum of those peaks bounds the peak of the sum from above (the
+    processes need not peak at once, and shared pages count in each).
+
+    Linux only (/proc). Descendants are looked for every SCAN seconds (a scan of
+    /proc costs ~1 ms, taken from the cores being measured); the peaks of those
+    found are read every READ seconds, as a process's last growth before it exits
+    is otherwise lost. A process that lives less than SCAN may be missed."""
+
+    SCAN, READ = 0.05, 0.005
+
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root, self.peaks, self.done = root, {root: 0}, threading.Event()
+
+    def run(self) -> None:
+        next_scan = 0.0
+        while not self.done.is_set():
+            if time.monotonic() >= next_scan:
+                self._scan()
+                next_scan = time.monotonic() + self.SCAN
+            for pid in list(self.peaks):
+                self.peaks[pid] = max(self.peaks[pid], _vm_hwm_kb(pid))
+            self.done.wait(self.READ)
+
+    def _scan(self) -> None:
+        parents = {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat", "rb") as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                # pid (comm) state ppid ...; comm may hold spaces and parentheses
+                parents[int(name)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        tree, grown = {self.root}, True
+        while grown:
+            more = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+            tree |= more
+            grown = bool(more)
+        for pid in tree:
+            self.peaks.setdefault(pid, 0)
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0  # gone (or a zombie: its memory is released)
+
+
+def run_tree(cmd: list[str], env: dict, stdout=subprocess.DEVNULL) -> TreeUsage:
+    """Run cmd to its end; wall and CPU seconds and peak RSS over it and the processes
+    it starts (a worker process counts: a budget is for the whole command).
+
+    Exits this script with the child's stderr when it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    sampler = None
+    if os.path.isdir("/proc"):
+        sampler = _TreeSampler(proc.pid)
+        sampler.start()
+    with proc.stderr:
+        stderr = proc.stderr.read()  # to its end, so the child never waits on a full pipe
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {stderr.decode(errors='replace')}")
+    rss_max = usage.ru_maxrss / 1024
+    if not sampler:
+        return TreeUsage(seconds, usage.ru_utime + usage.ru_stime, rss_max, rss_max, 1)
+    sampler.done.set()
+    sampler.join()
+    peaks = [kb / 1024 for kb in sampler.peaks.values() if kb]
+    # wait4's ru_maxrss is the largest peak of any of them, read after the end: if it
+    # exceeds every sampled peak, one grew after its last sample; count the excess
+    late = max(0.0, rss_max - max(peaks, default=0.0))
+    return TreeUsage(
+        seconds, usage.ru_utime + usage.ru_stime, sum(peaks) + late, rss_max, len(peaks)
     )
