@@ -221,6 +221,7 @@ def test_fast_path_writes_what_the_record_at_a_time_importer_writes(
     conn.close()
 
     monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)  # worker processes, tiny segments
+    monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 2)  # segments of 2, 4, then 7
     monkeypatch.setattr(bulkimport, "SEGMENT", 7)
     monkeypatch.setattr(bulkimport.os, "cpu_count", lambda: 2)
     layouts = {  # workers find their members in either

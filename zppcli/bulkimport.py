@@ -5,7 +5,7 @@ new. Such a member needs nothing from the db, so its work is done away from it:
 - it is checked with the functions importer.Importer.apply uses and turned into
   exactly the rows Importer writes for a new member (stamped clocks, its one
   change-log entry, its search-index text);
-- the rows of a segment of SEGMENT members go into a small in-memory SQLite db,
+- the rows of a segment of members go into a small in-memory SQLite db,
   which is serialized; the importing connection deserializes it (a copy of the
   bytes) and copies its rows in with INSERT ... SELECT, without a Python object
   per value.
@@ -60,7 +60,10 @@ from zppcli.searchindex import _fold, fts_rowid
 from zppcli.skills import member_skill_id
 from zppcli.store import _LIST_JSON, _LOG_JSON, _time_ordered_ids
 
-SEGMENT = 2000  # members per segment
+# Members per segment: small ones first, so the importing process starts copying
+# soon; then big ones, whose rows, sorted by id, meet the db's indexes in fewer pages.
+FIRST_SEGMENT = 500
+SEGMENT = 5000
 WORKERS_FROM = 4_000_000  # characters in a file from which workers prepare it (~5,000 members)
 MAX_WORKERS = 3
 FTS_HASHSIZE = 64 << 20  # bytes of search-index terms held before they are written
@@ -95,6 +98,7 @@ class Job:
     device: str
     last_clock: str | None
     segment: int = SEGMENT
+    first_segment: int = FIRST_SEGMENT
     lane: int = 0  # this worker prepares segments lane, lane + lanes, ...
     lanes: int = 1
 
@@ -134,6 +138,7 @@ def make_job(imp, source) -> Job:
         device=imp.tx.device,
         last_clock=imp.tx._last_clock,
         segment=SEGMENT,
+        first_segment=FIRST_SEGMENT,
     )
 
 
@@ -433,12 +438,13 @@ class Preparer:
         number = 0
         try:
             while True:
+                size = min(job.segment, job.first_segment << number)
                 if number % job.lanes != job.lane:  # another worker's: read past it
-                    for _ in islice(records, job.segment):
+                    for _ in islice(records, size):
                         pass
                     chunk = None
                 else:
-                    chunk = list(islice(records, job.segment))
+                    chunk = list(islice(records, size))
                     if chunk:
                         yield self.prepare(number, chunk)
                 if chunk == []:
