@@ -421,3 +421,40 @@ def test_validity_is_what_phonenumbers_says():
         shortcut += importer._number_checks(number.country_code) is not None
         valid += expected
     assert shortcut > len(numbers) // 2 and 0 < valid < len(numbers)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_segment_repeating_an_earlier_one_goes_record_by_record(
+    run, tmp_path, monkeypatch, workers
+):
+    """Every member new and complete, so whole segments are prepared as copyable;
+    three repeat an e-mail, a UID and a handle of a member segments before them."""
+    data, rnd = directory(24, seed=5), random.Random(5)
+    plain = data["members"][0]
+    members = []
+    for i in range(24):
+        rec = json.loads(json.dumps(plain))
+        rec.update(id=_uuid(rnd), handle=f"lid-{i}", skills=[])
+        rec["emails"] = [{"type": "work", "value": f"lid{i}@voorbeeld.example"}]
+        rec["phones"] = [{"type": "mobile", "value": f"+3162{i:07d}"}]
+        rec["availability"], rec["collectives"] = [], []
+        members.append(rec)
+    members[13]["emails"].append(dict(members[3]["emails"][0]))
+    members[17]["id"] = members[5]["id"]
+    members[21]["handle"] = members[9]["handle"]
+    data["members"] = members
+    SOURCE["data"] = data
+    path = tmp_path / "repeats.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    with monkeypatch.context() as m:
+        m.setattr(importer, "BULK", False)
+        slow_db, slow = _import(run, tmp_path, monkeypatch, path, "slow")
+    monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 4)
+    monkeypatch.setattr(bulkimport, "SEGMENT", 4)
+    if workers:
+        monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)
+        monkeypatch.setattr(bulkimport.os, "cpu_count", lambda: workers)
+    fast_db, fast = _import(run, tmp_path, monkeypatch, path, "fast")
+    assert fast.exit_code == slow.exit_code == 0, fast.stderr
+    assert "22 added, 2 updated" in fast.stderr  # the repeated UID and e-mail update
+    assert dump(fast_db) == dump(slow_db)

@@ -171,6 +171,8 @@ class Segment:
     records: list  # Fast, or importer.Incoming / Malformed for Importer.apply
     data: bytes = b""  # the serialized segment db
     last_stamp: str | None = None
+    # when every record is Fast: their UIDs, e-mail addresses, handles and period ids
+    keys: tuple[list, list, list, list] | None = None
 
 
 @dataclass
@@ -231,6 +233,14 @@ class Preparer:
                 rows[table].append((row_id, rec_no, data))
             docs.append((rec_no, *doc))
         seg.data, seg.last_stamp = self.segment_db(rows, docs)
+        if all(isinstance(r, Fast) for r in seg.records):
+            fast = seg.records
+            seg.keys = (
+                [f.id for f in fast],
+                [e for f in fast for e in f.emails],
+                [f.handle for f in fast],
+                [p for f in fast for p in f.periods],
+            )
         return seg
 
     def member(self, item) -> tuple[Fast, list[tuple[str, str, dict]], tuple]:
@@ -538,21 +548,15 @@ class _Seen:
         self.handles: set[str] = set()
         self.periods: set[str] = set()
 
-    def clear_of(self, fast: list[Fast]) -> bool:
-        """True when these records repeat nothing before them nor each other."""
-        ids = [f.id for f in fast]
-        emails = [e for f in fast for e in f.emails]
-        handles = [f.handle for f in fast]
-        periods = [p for f in fast for p in f.periods]
-        return all(
-            len(set(keys)) == len(keys) and known.isdisjoint(keys)
-            for keys, known in (
-                (ids, self.ids),
-                (emails, self.emails),
-                (handles, self.handles),
-                (periods, self.periods),
-            )
-        )
+    def take(self, keys: tuple[list, list, list, list]) -> bool:
+        """Add a segment's keys (Segment.keys) when they repeat nothing before them nor
+        each other; False (and nothing added) when they do."""
+        pairs = tuple(zip(keys, (self.ids, self.emails, self.handles, self.periods), strict=True))
+        if not all(len(set(new)) == len(new) and known.isdisjoint(new) for new, known in pairs):
+            return False
+        for new, known in pairs:
+            known.update(new)
+        return True
 
     def repeats(self, f: Fast) -> bool:
         return (
@@ -589,12 +593,9 @@ def _keys_of(item) -> tuple:
 
 
 def _apply_segment(imp, source, seg: Segment, copier, seen: _Seen, report, apply_one) -> None:
-    fast = [r for r in seg.records if isinstance(r, Fast)]
-    if len(fast) == len(seg.records) and seen.clear_of(fast):
-        copier.copy(0, len(fast) - 1)
-        for f in fast:
-            seen.add(f.id, f.emails, f.handle, f.periods)
-        _note_added(report, source, fast)
+    if seg.keys is not None and seen.take(seg.keys):  # the common case: all new, copied whole
+        copier.copy(0, len(seg.records) - 1)
+        _note_added(report, source, seg.records)
         return
     run: list[tuple[int, Fast]] = []  # records to copy, in a row
 
