@@ -516,7 +516,11 @@ def load(imp, source, report, progress: Callable[[int], None] | None, apply_one:
     # The search index collects 64 MB of terms before it writes them out, not 1 MB:
     # fewer, bigger index segments (100,000 members: 1.2 s less); as it was afterwards.
     _fts_hashsize(conn, FTS_HASHSIZE)
-    for seg in segments(job, workers, source.text):
+    text = source.text
+    if workers:
+        source.release()  # only a record that repeats another is read from it again
+        text = None
+    for seg in segments(job, workers, text):
         if isinstance(seg, Failure):
             raise BadRecord(seg.where, seg.reason)
         copier.load(seg.data)
@@ -690,7 +694,7 @@ class _Copier:
 
 
 # -- worker processes ------------------------------------------------------------------
-def segments(job: Job, workers: int, text: str) -> Iterator[Segment | Failure]:
+def segments(job: Job, workers: int, text: str | None) -> Iterator[Segment | Failure]:
     """The file's segments in order: prepared here (workers 0), or by that many
     worker processes taking them in turn."""
     if workers == 0:

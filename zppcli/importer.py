@@ -421,7 +421,17 @@ class JsonMembers:
     bulkimport reads the same file in worker processes."""
 
     def __init__(self, path: Path, text: str, start: int):
-        self.path, self.text, self.start = path, text, start
+        self.path, self._text, self.start = path, text, start
+
+    @property
+    def text(self) -> str:
+        if self._text is None:  # released: read again
+            self._text = _read_text(self.path)
+        return self._text
+
+    def release(self) -> None:
+        """Let go of the text while worker processes read the file (100 MB or more)."""
+        self._text = None
 
     def __iter__(self) -> Iterator[Incoming | Malformed]:
         for rec, lineno, _, _ in stream_members(self.path, self.text, self.start):
