@@ -223,7 +223,7 @@ def test_fast_path_writes_what_the_record_at_a_time_importer_writes(
     monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)  # worker processes, tiny segments
     monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 2)  # segments of 2, 4, then 7
     monkeypatch.setattr(bulkimport, "SEGMENT", 7)
-    monkeypatch.setattr(bulkimport.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 2)
     layouts = {  # workers find their members in either
         "export": source.read_text(encoding="utf-8"),
         "compact": json.dumps(SOURCE["data"], ensure_ascii=False),
@@ -269,7 +269,7 @@ def test_a_broken_file_fails_at_its_line_in_workers_too(run, tmp_path, monkeypat
     line = broken[:cut].count("\n") + 1
     monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)
     monkeypatch.setattr(bulkimport, "SEGMENT", 4)
-    monkeypatch.setattr(bulkimport.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 2)
     r = run("import", "json", path, "--skip-invalid")
     assert r.exit_code != 0
     assert f"broken.json:{line}: not valid JSON" in r.stderr
@@ -453,7 +453,7 @@ def test_a_segment_repeating_an_earlier_one_goes_record_by_record(
     monkeypatch.setattr(bulkimport, "SEGMENT", 4)
     if workers:
         monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)
-        monkeypatch.setattr(bulkimport.os, "cpu_count", lambda: workers)
+        monkeypatch.setattr(bulkimport, "usable_cpus", lambda: workers)
     fast_db, fast = _import(run, tmp_path, monkeypatch, path, "fast")
     assert fast.exit_code == slow.exit_code == 0, fast.stderr
     assert "22 added, 2 updated" in fast.stderr  # the repeated UID and e-mail update

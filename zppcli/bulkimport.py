@@ -18,14 +18,13 @@ Each record the fast path cannot vouch for goes to Importer.apply, in its place
 in the file: a malformed one, one without a handle or naming a skill or a
 collective the catalogue lacks, and one sharing a UID, e-mail address, handle
 or period id with a record before it. So an import writes the db the
-record-at-a-time importer writes (test_import.py compares the two).
+record-at-a-time importer writes (test_bulkimport.py compares the two).
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import os
 import pickle
 import sqlite3
 import subprocess
@@ -38,9 +37,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from zppcli import availability, clock, contacts, members, store
+from zppcli import availability, clock, contacts, members, searchindex, store
 from zppcli.collectives import membership_id
 from zppcli.errors import ZppError
+from zppcli.exportworker import usable_cpus
 from zppcli.importer import (
     _E164,
     BadRecord,
@@ -115,26 +115,14 @@ def make_job(imp, source) -> Job:
             r["name"]: r["dflt_value"] for r in conn.execute(f'PRAGMA table_xinfo("{table}")')
         }
         columns[table] = [(c, defaults[c]) for c in store.writable_columns(conn, table)]
-    skill_text = {  # exactly as searchindex._all_documents reads them
-        r[0]: f"{r[1]} {r[2] or ''}"
-        for r in conn.execute(
-            """SELECT s.id, s.name, (SELECT group_concat(a.alias, ' ') FROM skill_aliases a
-                                      WHERE a.skill_id = s.id AND a.deleted = 0)
-                 FROM skills s WHERE s.deleted = 0"""
-        )
-    }
-    collective_text = {
-        r[0]: f"{r[1]} {r[2]}"
-        for r in conn.execute("SELECT id, name, handle FROM collectives WHERE deleted = 0")
-    }
     return Job(
         path=str(source.path),
         start=source.start,
         columns=columns,
         skill_words=dict(imp._skill_words),
-        skill_text=skill_text,
+        skill_text=searchindex.skill_texts(conn),
         collective_keys=dict(imp._collectives),
-        collective_text=collective_text,
+        collective_text=searchindex.collective_texts(conn),
         device=imp.tx.device,
         last_clock=imp.tx._last_clock,
         segment=SEGMENT,
@@ -537,7 +525,7 @@ def _fts_hashsize(conn: sqlite3.Connection, size: int) -> None:
 
 
 def _worker_count(source) -> int:
-    cores = os.cpu_count() or 1
+    cores = usable_cpus()
     if len(source.text) < WORKERS_FROM or cores < 2:
         return 0
     return min(MAX_WORKERS, cores)

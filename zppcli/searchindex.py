@@ -104,10 +104,10 @@ def _documents(conn: sqlite3.Connection, ids: list[str]) -> list[tuple]:
 SCAN_FROM = 5000
 
 
-def _all_documents(conn: sqlite3.Connection, ids: set[str]) -> list[tuple]:
-    """_documents for many members at once: each table read in one pass, rows in
-    rowid order (the order _documents's member_id index lookups give them)."""
-    skill_text = {
+def skill_texts(conn: sqlite3.Connection) -> dict[str, str]:
+    """skill id -> what a member with it has in the index's skills column: its name and
+    aliases (bulkimport writes the index with these too)."""
+    return {
         r[0]: f"{r[1]} {r[2] or ''}"
         for r in conn.execute(
             """SELECT s.id, s.name, (SELECT group_concat(a.alias, ' ') FROM skill_aliases a
@@ -115,6 +115,20 @@ def _all_documents(conn: sqlite3.Connection, ids: set[str]) -> list[tuple]:
                  FROM skills s WHERE s.deleted = 0"""
         )
     }
+
+
+def collective_texts(conn: sqlite3.Connection) -> dict[str, str]:
+    """collective id -> what its members have in the index's meta column."""
+    return {
+        r[0]: f"{r[1]} {r[2]}"
+        for r in conn.execute("SELECT id, name, handle FROM collectives WHERE deleted = 0")
+    }
+
+
+def _all_documents(conn: sqlite3.Connection, ids: set[str]) -> list[tuple]:
+    """_documents for many members at once: each table read in one pass, rows in
+    rowid order (the order _documents's member_id index lookups give them)."""
+    skill_text = skill_texts(conn)
     skills: dict[str, list[str]] = defaultdict(list)
     for member_id, skill_id in conn.execute(
         """SELECT member_id, skill_id FROM member_skills
@@ -122,10 +136,7 @@ def _all_documents(conn: sqlite3.Connection, ids: set[str]) -> list[tuple]:
     ):
         if member_id in ids and skill_id in skill_text:
             skills[member_id].append(skill_text[skill_id])
-    collective_text = {
-        r[0]: f"{r[1]} {r[2]}"
-        for r in conn.execute("SELECT id, name, handle FROM collectives WHERE deleted = 0")
-    }
+    collective_text = collective_texts(conn)
     collectives: dict[str, list[str]] = defaultdict(list)
     for member_id, collective_id in conn.execute(
         "SELECT member_id, collective_id FROM collective_members WHERE deleted = 0"
