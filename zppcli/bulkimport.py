@@ -9,7 +9,7 @@ new. Such a member needs nothing from the db, so its work is done away from it:
   which is serialized; the importing connection deserializes it (a copy of the
   bytes) and copies its rows in with INSERT ... SELECT, without a Python object
   per value.
-A big file is prepared by worker processes (`python -m zppcli.bulkimport`), the
+A big file is prepared by worker processes (see worker()), the
 segments taken in turn, while the importing process copies. Python's share of
 an import (checks, rows, log entries, index text: ~2/3 of it) then runs on the
 other cores.
@@ -526,7 +526,7 @@ def _fts_hashsize(conn: sqlite3.Connection, size: int) -> None:
 
 def _worker_count(source) -> int:
     cores = usable_cpus()
-    if len(source.text) < WORKERS_FROM or cores < 2:
+    if len(source.text) < WORKERS_FROM or cores < 2 or not sys.executable:
         return 0
     return min(MAX_WORKERS, cores)
 
@@ -682,6 +682,14 @@ class _Copier:
 
 
 # -- worker processes ------------------------------------------------------------------
+# A fresh interpreter with this process's sys.path, so it imports this same zppcli
+# (as exportworker starts its worker; the reasons not to use multiprocessing are there).
+BOOT = (
+    "import sys; sys.path[:] = sys.argv[1].split('\\n'); "
+    "from zppcli.bulkimport import worker; worker()"
+)
+
+
 def segments(job: Job, workers: int, text: str | None) -> Iterator[Segment | Failure]:
     """The file's segments in order: prepared here (workers 0), or by that many
     worker processes taking them in turn."""
@@ -692,7 +700,7 @@ def segments(job: Job, workers: int, text: str | None) -> Iterator[Segment | Fai
     try:
         for lane in range(workers):
             proc = subprocess.Popen(
-                [sys.executable, "-m", "zppcli.bulkimport"],
+                [sys.executable, "-c", BOOT, "\n".join(sys.path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
             )
@@ -726,8 +734,8 @@ def segments(job: Job, workers: int, text: str | None) -> Iterator[Segment | Fai
             proc.stdout.close()
 
 
-def _worker() -> None:
-    """`python -m zppcli.bulkimport`: a Job on stdin, its segments on stdout, then None."""
+def worker() -> None:
+    """A worker process (BOOT): a Job on stdin, its segments on stdout, then None."""
     # Millions of short-lived dicts and tuples, no cycles to collect: the cyclic
     # collector took a tenth of a worker's time. Reference counting frees them.
     gc.disable()
@@ -738,9 +746,3 @@ def _worker() -> None:
         out.flush()
     pickle.dump(None, out)
     out.flush()
-
-
-if __name__ == "__main__":  # by its own name, so what it pickles names zppcli.bulkimport
-    from zppcli.bulkimport import _worker as worker
-
-    worker()
