@@ -458,3 +458,19 @@ def test_a_segment_repeating_an_earlier_one_goes_record_by_record(
     assert fast.exit_code == slow.exit_code == 0, fast.stderr
     assert "22 added, 2 updated" in fast.stderr  # the repeated UID and e-mail update
     assert dump(fast_db) == dump(slow_db)
+
+
+def test_a_worker_that_dies_fails_the_import_and_changes_nothing(
+    run, tmp_path, monkeypatch, source
+):
+    monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)
+    monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(bulkimport, "BOOT", "import sys; sys.stdin.buffer.read(); sys.exit(3)")
+    db, r = _import(run, tmp_path, monkeypatch, source, "died")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[-1] == "zpp: import worker 0 stopped (exit code 3)"
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM members").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM skills").fetchone() == (0,)  # catalogue too
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
