@@ -180,7 +180,7 @@ CREATE INDEX changes_hlc ON changes (hlc);
 
 -- Derived, local, rebuilt by `zpp db reindex`: full-text search over members.
 -- Text is folded in Python (ł, ø, ß, æ) before it reaches the tokenizer; the
--- rowid is derived from the member's UUID, so it survives VACUUM.
+-- rowid is a hash of the member's UUID (searchindex.fts_rowid), so it survives VACUUM.
 CREATE VIRTUAL TABLE members_fts USING fts5 (
     member_id UNINDEXED,
     name,
@@ -275,4 +275,4 @@ CREATE TABLE gathering_sends (
 );
 CREATE INDEX gathering_sends_gathering ON gathering_sends (gathering_id, kind);
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

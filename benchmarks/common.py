@@ -4,6 +4,7 @@ processes it starts), a cached db."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -49,6 +50,16 @@ def measure(cmd: list[str], env: dict, runs: int) -> tuple[float, float, float]:
         cpus.append((usage.ru_utime + usage.ru_stime) * 1000)
         rss = max(rss, usage.ru_maxrss / 1024)
     return statistics.median(walls), statistics.median(cpus), rss
+
+
+def cached_db(name: str, members: int) -> Path:
+    """Where a benchmark keeps its built db: benchmarks/.cache, one file per schema
+    version (an older one would be migrated, with a backup copy, inside a timed run)."""
+    schema = (Path(__file__).resolve().parent.parent / "schema.sql").read_text(encoding="utf-8")
+    version = re.search(r"PRAGMA\s+user_version\s*=\s*(\d+)", schema, re.IGNORECASE).group(1)
+    cache = Path(__file__).resolve().parent / ".cache"
+    cache.mkdir(exist_ok=True)
+    return cache / f"{name}-{members}-v{version}.db"
 
 
 def ensure_built(script: str, path: Path, members: int) -> None:

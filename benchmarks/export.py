@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import compile_bytecode, ensure_built, run_tree
+from common import cached_db, compile_bytecode, ensure_built, run_tree
 
 HERE = Path(__file__).resolve().parent
 
@@ -261,8 +261,7 @@ def compare_with_vobject(env: dict, sample: int, rate: float) -> None:
 def export_only(n: int, sample: int) -> None:
     """--export-only: the export timings on a cached db of n members (built once, by
     `zpp import json` in a child), without timing the import."""
-    path = HERE / ".cache" / f"export-{n}.db"
-    path.parent.mkdir(exist_ok=True)
+    path = cached_db("export", n)
     ensure_built(__file__, path, n)
     compile_bytecode()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -273,7 +272,7 @@ def export_only(n: int, sample: int) -> None:
 
 
 def build_only(n: int) -> None:
-    path = HERE / ".cache" / f"export-{n}.db"
+    path = cached_db("export", n)
     with tempfile.TemporaryDirectory(prefix="zpp-bench-") as tmp:
         source = Path(tmp) / "directory.json"
         source.write_text(json.dumps(synthetic(n), ensure_ascii=False), encoding="utf-8")

@@ -19,9 +19,8 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from common import compile_bytecode, ensure_built, measure, zpp_command
+from common import cached_db, compile_bytecode, ensure_built, measure, zpp_command
 
-HERE = Path(__file__).resolve().parent
 GIVEN = [
     "Jöran",
     "Anaïs",
@@ -242,9 +241,7 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     today = date(2026, 12, 1)
-    cache = HERE / ".cache"
-    cache.mkdir(exist_ok=True)
-    path = cache / f"search-{args.members}.db"
+    path = cached_db("search", args.members)
     if args.build_only:
         build(path, args.members, today)
         return

@@ -19,7 +19,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from common import compile_bytecode, ensure_built, measure, zpp_command
+from common import cached_db, compile_bytecode, ensure_built, measure, zpp_command
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -110,9 +110,7 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     today = date(2026, 12, 1)
-    cache = HERE / ".cache"
-    cache.mkdir(exist_ok=True)
-    path = cache / f"team-{args.members}.db"
+    path = cached_db("team", args.members)
     if args.build_only:
         build(path, args.members, today)
         return

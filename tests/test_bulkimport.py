@@ -474,3 +474,30 @@ def test_a_worker_that_dies_fails_the_import_and_changes_nothing(
     assert conn.execute("SELECT count(*) FROM skills").fetchone() == (0,)  # catalogue too
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
+
+
+def test_time_ordered_uuids_from_one_millisecond_import_and_are_found(run, tmp_path, monkeypatch):
+    """UUIDv7 as PostgreSQL's uuidv7() makes them: one millisecond, a sub-millisecond
+    counter, random bits. They share their first 15 hex digits, which keyed the
+    search index before schema version 3: the import failed on a duplicate rowid."""
+    data, rnd = directory(1, seed=9), random.Random(9)
+    plain, members = data["members"][0], []
+    for i in range(300):
+        rec = json.loads(json.dumps(plain))
+        digits = f"{1764158400123:012x}7{i:03x}{(2 << 62) | rnd.getrandbits(62):016x}"
+        rec.update(id=str(uuid.UUID(digits)), handle=f"lid-{i}", skills=[], availability=[])
+        rec["emails"] = [{"type": "work", "value": f"lid{i}@voorbeeld.example"}]
+        rec["phones"] = [{"type": "mobile", "value": f"+3164{i:07d}"}]
+        members.append(rec)
+    assert len({m["id"].replace("-", "")[:15] for m in members}) < 20  # 300 ids
+    data["members"] = members
+    path = tmp_path / "v7.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    for bulk in (True, False):
+        with monkeypatch.context() as m:
+            m.setattr(importer, "BULK", bulk)
+            db, r = _import(run, tmp_path, monkeypatch, path, f"v7-{bulk}")
+        assert r.exit_code == 0, r.stderr
+        assert "300 added" in r.stderr
+        found = run("search", plain["family_name"], "--format", "json", "--limit", "1000").stdout
+        assert len(json.loads(found)) == 300

@@ -156,3 +156,28 @@ def test_a_write_refuses_a_db_file_replaced_since_it_was_opened(run, example_db)
     with store.Tx(fresh) as tx:  # a new connection writes normally
         assert tx.conn.execute("SELECT count(*) FROM members").fetchone()[0] == 51
     fresh.close()
+
+
+def test_migrating_to_version_3_rekeys_the_search_index(run, example_db):
+    """Version 2 keyed the index by the UUID's first 15 hex digits; the migration's
+    rebuild keys every member by fts_rowid, and search finds the same members."""
+    from zppcli import searchindex
+
+    before = run("search", "montage", "--format", "tsv", ok=True).stdout
+    conn = sqlite3.connect(example_db)
+    rows = conn.execute("SELECT member_id, name, skills, meta, bio FROM members_fts").fetchall()
+    conn.execute("DELETE FROM members_fts")
+    conn.executemany(
+        "INSERT INTO members_fts (rowid, member_id, name, skills, meta, bio) VALUES (?, ?, ?, ?, ?, ?)",
+        [(int(r[0].replace("-", "")[:15], 16), *r) for r in rows],
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    migrated = db.connect(example_db)
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == 3
+    keyed = migrated.execute("SELECT rowid, member_id FROM members_fts").fetchall()
+    migrated.close()
+    assert len(keyed) == len(rows) > 20
+    assert all(rowid == searchindex.fts_rowid(member_id) for rowid, member_id in keyed)
+    assert run("search", "montage", "--format", "tsv", ok=True).stdout == before

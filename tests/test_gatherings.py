@@ -367,7 +367,7 @@ def test_migration_from_version_1_gives_the_same_schema(tmp_path):
     migrated = dbmod.connect(old)
     fresh = dbmod.connect(tmp_path / "fresh.db")
     query = "SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'gathering%' ORDER BY name"
-    assert migrated.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == dbmod.schema_version()
     assert [tuple(r) for r in migrated.execute(query)] == [tuple(r) for r in fresh.execute(query)]
     assert len(migrated.execute(query).fetchall()) == 8  # 4 tables, 4 indexes
 

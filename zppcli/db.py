@@ -23,7 +23,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATIONS_PACKAGE = "zppcli.migrations"
 # The version schema.sql ends with (a test keeps them equal): known without
 # reading the file, so that opening a current db costs nothing extra.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def default_path() -> str:

@@ -7,6 +7,7 @@ that ł, ø, ß and æ match their plain-letter spellings.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections import defaultdict
@@ -21,8 +22,13 @@ RANK = f"bm25({', '.join(str(w) for w in WEIGHTS)})"
 
 
 def fts_rowid(member_id: str) -> int:
-    """A stable 60-bit rowid from the UUID (rowids of ordinary tables change on VACUUM)."""
-    return int(member_id.replace("-", "")[:15], 16)
+    """The member's rowid in the index: 63 bits of a hash of its UUID, stable (rowids of
+    ordinary tables change on VACUUM) and as good as unique. Before schema version 3
+    it was the UUID's first 15 hex digits, which time-ordered UUIDs (version 7, as
+    PostgreSQL's uuidv7() makes them) share within a millisecond: importing them
+    failed on a duplicate rowid."""
+    digest = hashlib.blake2b(member_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:

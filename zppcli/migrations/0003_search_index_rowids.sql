@@ -1,0 +1,4 @@
+-- Version 3: the search index keys members by a hash of their UUID instead of its
+-- first 15 hex digits (searchindex.fts_rowid), which time-ordered UUIDs share.
+-- Nothing to change here: every migration ends by rebuilding the index
+-- (db._create_or_migrate), and the rebuild writes the new rowids.
