@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zppcli import bulkimport, importer
+from zppcli import bulkimport, contacts, importer
 
 SKILLS = ["Camera", "Montage", "Geluid", "Regie", "Drone", "Color grading"]
 STAMP = re.compile(r"\d{13}-\d{5}-[0-9a-z]+")
@@ -332,7 +332,7 @@ def test_canonical_uuids_are_what_uuid_makes_of_them(value):
 
 
 def test_e164_numbers_are_taken_apart_as_phonenumbers_parse_does():
-    """_parsed_e164 stands in for phonenumbers.parse on E.164 numbers: for every
+    """contacts.parsed_e164 stands in for phonenumbers.parse on E.164 numbers: for every
     country code, numbers of every length, with and without a leading 0 or national
     prefix, it gives parse's number or leaves it to parse (None)."""
     import phonenumbers
@@ -344,9 +344,9 @@ def test_e164_numbers_are_taken_apart_as_phonenumbers_parse_does():
             for first in "0123456789":
                 rest = "".join(rnd.choice("0123456789") for _ in range(length - 1))
                 value = f"+{country_code}{first}{rest}"
-                if not importer._E164.fullmatch(value):
+                if not contacts.E164.fullmatch(value):
                     continue
-                fast = importer._parsed_e164(value)
+                fast = contacts.parsed_e164(value)
                 if fast is None:
                     continue
                 taken += 1
@@ -362,7 +362,7 @@ def test_e164_numbers_are_taken_apart_as_phonenumbers_parse_does():
 def test_e164_shortcut_on_any_e164_string(value):
     import phonenumbers
 
-    fast = importer._parsed_e164(value)
+    fast = contacts.parsed_e164(value)
     if fast is not None:
         assert fast == phonenumbers.parse(value)
 
@@ -391,7 +391,7 @@ def test_a_dry_run_reports_what_the_record_at_a_time_importer_reports(
 
 
 def test_validity_is_what_phonenumbers_says():
-    """_valid_number stands in for phonenumbers.is_valid_number: the example number of
+    """contacts.valid_number stands in for phonenumbers.is_valid_number: the example number of
     every type of every region, each digit changed, a digit more and less."""
     import phonenumbers
     from phonenumbers import PhoneNumberType
@@ -417,8 +417,8 @@ def test_validity_is_what_phonenumbers_says():
     shortcut = valid = 0
     for number in numbers:
         expected = phonenumbers.is_valid_number(number)
-        assert importer._valid_number(number) == expected, number
-        shortcut += importer._number_checks(number.country_code) is not None
+        assert contacts.valid_number(number) == expected, number
+        shortcut += contacts._number_checks(number.country_code) is not None
         valid += expected
     assert shortcut > len(numbers) // 2 and 0 < valid < len(numbers)
 

@@ -42,14 +42,12 @@ from zppcli.collectives import membership_id
 from zppcli.errors import ZppError
 from zppcli.exportworker import usable_cpus
 from zppcli.importer import (
-    _E164,
     BadRecord,
     Importer,
     Incoming,
     _member_item,
     _read_text,
     _uuid,
-    _valid_e164,
     lookup_collective,
     lookup_skill,
     period_ids,
@@ -244,8 +242,8 @@ class Preparer:
         ]
         phones = []
         for t, v, p in item.phones:
-            if t and _E164.fullmatch(v):
-                phones.append((type_(t, contacts.PHONE_TYPES, "work"), _valid_e164(v), p))
+            if t and contacts.E164.fullmatch(v):
+                phones.append((type_(t, contacts.PHONE_TYPES, "work"), contacts.check_e164(v), p))
                 continue
             e164, mobile = contacts.normalize_phone(v)
             phones.append((type_(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p))

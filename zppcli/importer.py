@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import io
 import json
 import re
@@ -601,111 +600,6 @@ def _json_incoming(rec: dict, where: str) -> Incoming:
 
 
 # -- applying ----------------------------------------------------------------------
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")  # fullmatch: ASCII digits, no line end
-
-
-def _valid_e164(value: str) -> str:
-    """An E.164 number (_E164) checked for validity (without normalize_phone's type lookup)."""
-    import phonenumbers
-
-    number = _parsed_e164(value)
-    if number is None:
-        try:
-            number = phonenumbers.parse(value)
-        except phonenumbers.NumberParseException:
-            number = None
-    if number is None or not _valid_number(number):
-        raise InvalidInput("phone", value, "not a valid phone number (like +31 6 12345678)")
-    return value
-
-
-def _valid_number(number) -> bool:
-    """phonenumbers.is_valid_number(number): the number's type is known. For a country
-    code of one region, the same checks (the common types first: that some type
-    matches does not depend on the order) with the patterns compiled once
-    (phonenumbers looks each up again, eleven times a number); test_bulkimport
-    compares the two on every type of example number of every such region."""
-    import phonenumbers
-
-    checks = _number_checks(number.country_code)
-    if checks is None or number.italian_leading_zero:
-        return phonenumbers.is_valid_number(number)
-    national, (general, *types) = str(number.national_number), checks
-    return _matches(general, national) and any(_matches(desc, national) for desc in types)
-
-
-def _matches(desc: tuple | None, national: str) -> bool:
-    """phonenumberutil._is_number_matching_desc, with the pattern compiled."""
-    if desc is None:
-        return False
-    lengths, pattern = desc
-    if lengths and len(national) not in lengths:
-        return False
-    return pattern is not None and pattern.fullmatch(national) is not None
-
-
-@functools.lru_cache(maxsize=512)
-def _number_checks(country_code: int) -> tuple | None:
-    """(general, then the types _number_type_helper tries) as (possible lengths, pattern);
-    None for a country code of several regions (is_valid_number picks one first)."""
-    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
-
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
-    if len(regions) != 1:
-        return None
-    meta = PhoneMetadata.metadata_for_region_or_calling_code(country_code, regions[0])
-    if meta is None:
-        return None
-    # whether some type matches does not depend on the order: the common ones first
-    descs = [meta.general_desc, meta.fixed_line]
-    if not meta.same_mobile_and_fixed_line_pattern:
-        descs.append(meta.mobile)
-    descs += [meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip]
-    descs += [meta.personal_number, meta.pager, meta.uan, meta.voicemail]
-    return tuple(
-        None
-        if d is None
-        else (
-            frozenset(d.possible_length or ()),
-            re.compile(d.national_number_pattern) if d.national_number_pattern else None,
-        )
-        for d in descs
-    )
-
-
-def _parsed_e164(value: str):
-    """phonenumbers.parse(value) for an E.164 number (_E164) that parse takes apart
-    as written: its country code, then the national number, which starts with no 0
-    and no national prefix (parse would strip one off). None for any other: parse
-    it. Half the time of parse, an import's largest single cost; test_bulkimport
-    compares the two for every country code."""
-    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber
-
-    digits = value[1:]
-    for i in (1, 2, 3):
-        country_code = int(digits[:i])
-        if country_code in COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
-        return None
-    national = digits[i:]
-    if len(national) < 2 or national[0] == "0":
-        return None
-    region = COUNTRY_CODE_TO_REGION_CODE[country_code][0]
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    if metadata is None:
-        return None
-    prefix = metadata.national_prefix_for_parsing
-    if prefix and _national_prefix(prefix).match(national):
-        return None
-    return PhoneNumber(country_code=country_code, national_number=int(national))
-
-
-@functools.lru_cache(maxsize=512)
-def _national_prefix(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
-
-
 class _DryRun(Exception):
     pass
 
@@ -993,8 +887,10 @@ class Importer:
         ]
         phones = []
         for t, v, p in item.phones:
-            if t and _E164.fullmatch(v):  # typed and already E.164 (zpp's own files): check only
-                phones.append((self._type(t, contacts.PHONE_TYPES, "work"), _valid_e164(v), p))
+            if t and contacts.E164.fullmatch(v):  # typed and E.164 (zpp's own files): check only
+                phones.append(
+                    (self._type(t, contacts.PHONE_TYPES, "work"), contacts.check_e164(v), p)
+                )
                 continue
             e164, mobile = contacts.normalize_phone(v)
             phones.append(
