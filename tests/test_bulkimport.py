@@ -5,6 +5,7 @@ and search index, whether prepared inline or by worker processes."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import sqlite3
@@ -501,3 +502,38 @@ def test_time_ordered_uuids_from_one_millisecond_import_and_are_found(run, tmp_p
         assert "300 added" in r.stderr
         found = run("search", plain["family_name"], "--format", "json", "--limit", "1000").stdout
         assert len(json.loads(found)) == 300
+
+
+def test_an_interrupted_import_stops_its_workers_and_keeps_nothing(tmp_path, monkeypatch, source):
+    """Ctrl-C while segments come in: the workers are killed and waited for, and the
+    transaction is rolled back."""
+    from zppcli import db as dbmod
+
+    monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)
+    monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 2)
+    monkeypatch.setattr(bulkimport, "SEGMENT", 7)
+    monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 2)
+    conn = dbmod.connect(tmp_path / "interrupted.db")
+    items, catalogue, _ = importer.read("json", source)
+    calls = []
+
+    def interrupt(n: int) -> None:
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        importer.run(conn, items, catalogue=catalogue, progress=interrupt, skip_invalid=True)
+    children = [pid for pid in os.listdir("/proc") if pid.isdigit() and _parent(pid) == os.getpid()]
+    assert children == []
+    assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM skills").fetchone()[0] == 0
+    conn.close()
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
