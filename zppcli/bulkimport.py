@@ -43,11 +43,11 @@ from zppcli.errors import ZppError
 from zppcli.exportworker import usable_cpus
 from zppcli.importer import (
     BadRecord,
-    Importer,
     Incoming,
     _member_item,
     _read_text,
     _uuid,
+    checked,
     lookup_collective,
     lookup_skill,
     period_ids,
@@ -234,19 +234,8 @@ class Preparer:
         data as the db and the change log get it), its own first) and its row of
         the search index. Raises Slow for anything Importer would do otherwise,
         or the error Importer would raise."""
-        job, type_ = self.job, Importer._type
-        values = members.check_values(item.values)
-        emails = [
-            (type_(t, contacts.EMAIL_TYPES, "other"), contacts.normalize_email(v), p)
-            for t, v, p in item.emails
-        ]
-        phones = []
-        for t, v, p in item.phones:
-            if t and contacts.E164.fullmatch(v):
-                phones.append((type_(t, contacts.PHONE_TYPES, "work"), contacts.check_e164(v), p))
-                continue
-            e164, mobile = contacts.normalize_phone(v)
-            phones.append((type_(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p))
+        job = self.job
+        values, emails, phones = checked(item)
         periods = period_ids(item)
         if (
             item.categories

@@ -651,6 +651,37 @@ def period_ids(item: Incoming) -> list[str | None]:
     ]
 
 
+def checked(item: Incoming) -> tuple[dict, list, list]:
+    """The record's values, e-mail addresses and phones ((type, value, private) each),
+    checked and normalised: what Importer.apply and bulkimport write."""
+    values = members.check_values(item.values)
+    emails = [
+        (_contact_type(t, contacts.EMAIL_TYPES, "other"), contacts.normalize_email(v), p)
+        for t, v, p in item.emails
+    ]
+    phones = []
+    for t, v, p in item.phones:
+        if t and contacts.E164.fullmatch(v):  # typed and E.164 (zpp's own files): check only
+            phones.append(
+                (_contact_type(t, contacts.PHONE_TYPES, "work"), contacts.check_e164(v), p)
+            )
+            continue
+        e164, mobile = contacts.normalize_phone(v)
+        phones.append(
+            (_contact_type(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p)
+        )
+    return values, emails, phones
+
+
+def _contact_type(given: str, allowed: tuple[str, ...], default: str) -> str:
+    t = (given or "").strip().lower()
+    if not t:
+        return default
+    if t not in allowed:
+        raise InvalidInput("type", given, f"use one of {', '.join(allowed)}")
+    return t
+
+
 class Importer:
     """Applies Incoming records inside one Tx, with caches so 100,000 members stay fast."""
 
@@ -880,22 +911,7 @@ class Importer:
 
     def apply(self, item: Incoming) -> tuple[str, str]:
         """Import one member; returns (action, handle)."""
-        values = members.check_values(item.values)
-        emails = [
-            (self._type(t, contacts.EMAIL_TYPES, "other"), contacts.normalize_email(v), p)
-            for t, v, p in item.emails
-        ]
-        phones = []
-        for t, v, p in item.phones:
-            if t and contacts.E164.fullmatch(v):  # typed and E.164 (zpp's own files): check only
-                phones.append(
-                    (self._type(t, contacts.PHONE_TYPES, "work"), contacts.check_e164(v), p)
-                )
-                continue
-            e164, mobile = contacts.normalize_phone(v)
-            phones.append(
-                (self._type(t, contacts.PHONE_TYPES, "mobile" if mobile else "work"), e164, p)
-            )
+        values, emails, phones = checked(item)
         self._staged = self._logged = None
         self._staged_ids = {}
         if self._batch_members and (
@@ -1008,15 +1024,6 @@ class Importer:
             return False
         ids = period_ids(item)
         return len(set(ids)) == len(ids) and not any(i in self._pending_ids for i in ids)
-
-    @staticmethod
-    def _type(given: str, allowed: tuple[str, ...], default: str) -> str:
-        t = (given or "").strip().lower()
-        if not t:
-            return default
-        if t not in allowed:
-            raise InvalidInput("type", given, f"use one of {', '.join(allowed)}")
-        return t
 
     def _put(self, table: str, row_id: str, values: dict, existed: bool) -> int:
         if existed:
