@@ -32,12 +32,11 @@ import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from zppcli import availability, clock, contacts, members, searchindex, store
+from zppcli import clock, contacts, members, searchindex, store
 from zppcli.collectives import membership_id
 from zppcli.errors import ZppError
 from zppcli.exportworker import usable_cpus
@@ -51,6 +50,7 @@ from zppcli.importer import (
     lookup_collective,
     lookup_skill,
     period_ids,
+    period_values,
     stream_members,
 )
 from zppcli.names import check_handle
@@ -312,18 +312,7 @@ class Preparer:
                 },
             )
         for p, row_id in zip(item.availability or (), _period_row_ids(item), strict=True):
-            start, end = date.fromisoformat(p["from"]), date.fromisoformat(p["to"])
-            if end < start:
-                raise Slow  # Importer says why not
-            row = {
-                "member_id": member_id,
-                "start_date": start.isoformat(),
-                "end_date": end.isoformat(),
-                "status": availability.check_status(p["status"]),
-                "hours_per_week": availability.check_hours(p.get("hours_per_week")),
-                "note": p.get("note") or "",
-                "deleted": 0,
-            }
+            row = {**period_values(member_id, p), "deleted": 0}
             own.append(("availability", row_id or store.new_id(), row))
         # its row of the search index, as searchindex._all_documents makes it: the
         # skills and collectives in the order of their rows (by id, as written)

@@ -673,6 +673,27 @@ def checked(item: Incoming) -> tuple[dict, list, list]:
     return values, emails, phones
 
 
+def period_values(member_id: str, period: dict) -> dict:
+    """A period of the record (from, to, status, hours_per_week, note), checked, as the
+    availability row it becomes."""
+    from zppcli import availability
+
+    start, end = date.fromisoformat(period["from"]), date.fromisoformat(period["to"])
+    if end < start:
+        raise InvalidInput(
+            "availability", f"{period['from']}..{period['to']}", "ends before it starts"
+        )
+    hours = availability.check_hours(period.get("hours_per_week"))
+    return {
+        "member_id": member_id,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "status": availability.check_status(period["status"]),
+        "hours_per_week": hours,
+        "note": period.get("note") or "",
+    }
+
+
 def _contact_type(given: str, allowed: tuple[str, ...], default: str) -> str:
     t = (given or "").strip().lower()
     if not t:
@@ -1125,20 +1146,7 @@ class Importer:
 
         changes = 0
         for p in periods:
-            start, end = date.fromisoformat(p["from"]), date.fromisoformat(p["to"])
-            if end < start:
-                raise InvalidInput(
-                    "availability", f"{p['from']}..{p['to']}", "ends before it starts"
-                )
-            hours = availability.check_hours(p.get("hours_per_week"))
-            values = {
-                "member_id": member_id,
-                "start_date": start.isoformat(),
-                "end_date": end.isoformat(),
-                "status": availability.check_status(p["status"]),
-                "hours_per_week": hours,
-                "note": p.get("note") or "",
-            }
+            values = period_values(member_id, p)
             row_id = _uuid(p.get("id", "")) if p.get("id") else None
             row = None
             if row_id:
@@ -1151,6 +1159,7 @@ class Importer:
                 changes += 1 if self.tx.update("availability", row_id, values) else 0
                 continue
             if existed:
+                start, end = (date.fromisoformat(values[k]) for k in ("start_date", "end_date"))
                 availability.clear(self.tx, member_id, start, end)
             if row is not None:  # a removed period of this member comes back
                 changes += 1 if self.tx.upsert("availability", row_id, values) else 0
