@@ -224,6 +224,7 @@ def test_fast_path_writes_what_the_record_at_a_time_importer_writes(
     monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)  # worker processes, tiny segments
     monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 2)  # segments of 2, 4, then 7
     monkeypatch.setattr(bulkimport, "SEGMENT", 7)
+    monkeypatch.setattr(bulkimport, "READ_CHUNK", 997)  # workers read the file in pieces
     monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 2)
     layouts = {  # workers find their members in either
         "export": source.read_text(encoding="utf-8"),
@@ -537,3 +538,68 @@ def _parent(pid: str) -> int | None:
             return int(f.read().rpartition(")")[2].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chunk=st.integers(1, 300),
+    layout=st.sampled_from(["export", "compact", "bom", "cp1252"]),
+    damage=st.sampled_from(["", "cut", "comma", "tail", "number", "trailing-comma", "value"]),
+)
+def test_reading_the_file_in_chunks_gives_what_reading_it_whole_gives(
+    tmp_path_factory, chunk, layout, damage
+):
+    """importer.file_members (workers read big files a chunk at a time) against
+    stream_members on the whole text: the same records, lines and offsets, and the
+    same error, wherever the chunks end."""
+    data = directory(6, seed=11)
+    if damage == "number":
+        data["members"][2] = 12345  # a value that may end where a chunk ends
+    text = json.dumps(data, ensure_ascii=False, indent=None if layout == "compact" else 2)
+    head, members = text.split('"members"')  # damage only what follows the catalogue
+    if damage == "cut":
+        members = members[: len(members) * 2 // 3]
+    elif damage == "comma":
+        members = members.replace('}, {"id"', '} {"id"', 1).replace("},\n    {", "}\n    {", 1)
+    elif damage == "tail":
+        members = members.rstrip().removesuffix("}") + ', "extra": [1, 2'
+    elif damage == "trailing-comma":
+        members = members.replace("]\n}", ",]\n}").replace("]}", ",]}")
+    elif damage == "value":
+        members = members.replace('"visibility": "', '"visibility": x"', 1)
+    text = head + '"members"' + members
+    path = tmp_path_factory.mktemp("chunks") / "d.json"
+    if layout == "bom":
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    elif layout == "cp1252":
+        path.write_bytes(text.replace("Ł", "L").encode("cp1252", errors="replace"))
+    else:
+        path.write_text(text, encoding="utf-8")
+    whole, encoding = importer._decoded(path)
+    start = importer._stream_header(whole)[1]
+
+    def run(records):
+        out = []
+        try:
+            for record in records:
+                out.append(record)
+        except importer.BadRecord as e:
+            out.append(("error", e.where, e.reason))
+        return out
+
+    expected = run(importer.stream_members(path, whole, start))
+    assert run(importer.file_members(path, encoding, start, chunk)) == expected
+    assert (expected[-1][0] == "error") == (damage not in ("", "number"))
+
+
+def test_a_number_cut_by_a_chunk_end_is_read_whole(tmp_path):
+    data = directory(3, seed=12)
+    data["members"][1] = 1234567  # not a member, but valid JSON: a record to skip
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    whole, encoding = importer._decoded(path)
+    start = importer._stream_header(whole)[1]
+    expected = list(importer.stream_members(path, whole, start))
+    assert expected[1][0] == 1234567
+    for chunk in range(1, 80):
+        assert list(importer.file_members(path, encoding, start, chunk)) == expected, chunk

@@ -44,9 +44,9 @@ from zppcli.importer import (
     BadRecord,
     Incoming,
     _member_item,
-    _read_text,
     _uuid,
     checked,
+    file_members,
     lookup_collective,
     lookup_skill,
     period_ids,
@@ -63,6 +63,7 @@ from zppcli.store import _LIST_JSON, _LOG_JSON, _time_ordered_ids
 FIRST_SEGMENT = 500
 SEGMENT = 5000
 WORKERS_FROM = 4_000_000  # characters in a file from which workers prepare it (~5,000 members)
+READ_CHUNK = 1 << 22  # bytes a worker reads at a time: it never holds the whole text
 MAX_WORKERS = 3
 FTS_HASHSIZE = 64 << 20  # bytes of search-index terms held before they are written
 FTS_DEFAULT_HASHSIZE = 1 << 20  # FTS5's own
@@ -95,8 +96,10 @@ class Job:
     collective_text: dict[str, str]  # collective id -> its search-index text
     device: str
     last_clock: str | None
+    encoding: str = "utf-8-sig"  # the file's, as the importing process read it
     segment: int = SEGMENT
     first_segment: int = FIRST_SEGMENT
+    chunk: int = READ_CHUNK
     lane: int = 0  # this worker prepares segments lane, lane + lanes, ...
     lanes: int = 1
 
@@ -123,8 +126,10 @@ def make_job(imp, source) -> Job:
         collective_text=searchindex.collective_texts(conn),
         device=imp.tx.device,
         last_clock=imp.tx._last_clock,
+        encoding=source.encoding,
         segment=SEGMENT,
         first_segment=FIRST_SEGMENT,
+        chunk=READ_CHUNK,
     )
 
 
@@ -404,11 +409,14 @@ class Preparer:
             conn.close()
 
     def segments(self, text: str | None = None) -> Iterator[Segment | Failure]:
-        """This lane's segments of the file, then a Failure if the file breaks off."""
+        """This lane's segments of the file (of text, when the caller has read it), then a
+        Failure if the file breaks off."""
         job = self.job
         path = Path(job.path)
-        text = _read_text(path) if text is None else text
-        records = stream_members(path, text, job.start)
+        if text is None:  # a worker
+            records = file_members(path, job.encoding, job.start, job.chunk)
+        else:
+            records = stream_members(path, text, job.start)
         number = 0
         try:
             while True:

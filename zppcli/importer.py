@@ -296,16 +296,21 @@ def read_vcards(path: Path) -> Iterator[Incoming | Malformed]:
 
 
 def _read_text(path: Path) -> str:
+    return _decoded(path)[0]
+
+
+def _decoded(path: Path) -> tuple[str, str]:
+    """(the file's text, the encoding it was read with)."""
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise InvalidInput("file", str(path), e.strerror or "cannot be read") from None
     for encoding in ("utf-8-sig", "cp1252"):  # old phones and Outlook write Windows-1252
         try:
-            return raw.decode(encoding)
+            return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    return raw.decode("latin-1")
+    return raw.decode("latin-1"), "latin-1"
 
 
 def _unguard(cell: str) -> str:
@@ -397,7 +402,7 @@ def read_json(path: Path) -> Directory:
     """A directory file. Members are parsed one at a time when the file has its
     skills and collectives before its members (as `zpp export json` writes it):
     100,000 members never sit in memory as objects. Other layouts load whole."""
-    text = _read_text(path)
+    text, encoding = _decoded(path)
     try:
         streamed = _stream_header(text)
         if streamed is None:
@@ -410,7 +415,7 @@ def read_json(path: Path) -> Directory:
     return Directory(
         header.get("skills") or [],
         header.get("collectives") or [],
-        JsonMembers(path, text, start),
+        JsonMembers(path, text, start, encoding),
         total,
     )
 
@@ -419,8 +424,8 @@ class JsonMembers:
     """The members of a directory file that lists its catalogue first, as records;
     bulkimport reads the same file in worker processes."""
 
-    def __init__(self, path: Path, text: str, start: int):
-        self.path, self._text, self.start = path, text, start
+    def __init__(self, path: Path, text: str, start: int, encoding: str = "utf-8-sig"):
+        self.path, self._text, self.start, self.encoding = path, text, start, encoding
 
     @property
     def text(self) -> str:
@@ -448,6 +453,88 @@ def stream_members(path: Path, text: str, start: int) -> Iterator[tuple[Any, int
             yield rec, lineno, at, end
     except json.JSONDecodeError as e:
         raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
+
+
+def file_members(
+    path: Path, encoding: str, start: int, chunk: int = 1 << 22
+) -> Iterator[tuple[Any, int, int, int]]:
+    """stream_members, reading the file `chunk` bytes at a time (a worker process need
+    not hold a 100 MB text): the same records, lines, offsets into the whole text, and
+    errors. test_bulkimport compares the two on many chunk sizes."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as f:
+        buf, base, base_line = "", 0, 1  # buf is text[base:]; base_line: the line at base
+        counted, line = 0, 1  # the line at offset counted
+        eof = False
+
+        def more() -> bool:
+            nonlocal buf, eof
+            if eof:
+                return False
+            data = f.read(chunk)
+            eof = not data
+            buf += decoder.decode(data, final=eof)
+            return True
+
+        def skip(at: int) -> int:  # past JSON whitespace from offset at
+            while True:
+                end = base + _WS.match(buf, at - base).end()
+                if end - base < len(buf) or not more():
+                    return end
+
+        def char(at: int) -> str:
+            while at - base >= len(buf) and more():
+                pass
+            return buf[at - base : at - base + 1]
+
+        def fail(e: json.JSONDecodeError) -> BadRecord:
+            return BadRecord(f"{path}:{base_line + e.lineno - 1}", f"not valid JSON: {e.msg}")
+
+        while base + len(buf) <= start and more():
+            pass
+        pos = skip(start)
+        if char(pos) == "]":
+            pos += 1
+        else:
+            while True:
+                while True:
+                    try:
+                        rec, end = _DECODER.raw_decode(buf, pos - base)
+                    except json.JSONDecodeError as e:
+                        if more():
+                            continue
+                        raise fail(e) from None
+                    if end < len(buf) or not more():  # a value up to the end may go on
+                        break
+                line += buf.count("\n", counted - base, pos - base)
+                counted = pos
+                yield rec, line, pos, base + end
+                pos = skip(base + end)
+                if char(pos) == ",":
+                    pos = skip(pos + 1)
+                elif char(pos) == "]":
+                    pos += 1
+                    break
+                else:
+                    raise fail(json.JSONDecodeError("Expecting ',' delimiter", buf, pos - base))
+                if pos - base > chunk:  # let go of what is read
+                    line += buf.count("\n", counted - base, pos - base)
+                    counted = pos
+                    buf, base, base_line = buf[pos - base :], pos, line
+        while more():
+            pass
+        rest = buf[pos - base :].strip()
+        if rest != "}":  # more keys after the members: they must still be valid JSON
+            try:
+                if not rest.startswith(","):
+                    raise json.JSONDecodeError("Expecting ',' delimiter", buf, pos - base)
+                json.loads("{" + rest[1:])
+            except json.JSONDecodeError as e:
+                if e.doc is buf:
+                    raise fail(e) from None
+                raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
 
 
 def _stream_header(text: str) -> tuple[dict, int] | None:
