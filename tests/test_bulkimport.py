@@ -550,7 +550,7 @@ def test_reading_the_file_in_chunks_gives_what_reading_it_whole_gives(
     tmp_path_factory, chunk, layout, damage
 ):
     """importer.file_members (workers read big files a chunk at a time) against
-    stream_members on the whole text: the same records, lines and offsets, and the
+    a reader of the whole text: the same records, lines and offsets, and the
     same error, wherever the chunks end."""
     data = directory(6, seed=11)
     if damage == "number":
@@ -587,7 +587,7 @@ def test_reading_the_file_in_chunks_gives_what_reading_it_whole_gives(
             out.append(("error", e.where, e.reason))
         return out
 
-    expected = run(importer.stream_members(path, whole, start))
+    expected = run(_whole_text_members(path, whole, start))
     assert run(importer.file_members(path, encoding, start, chunk)) == expected
     assert (expected[-1][0] == "error") == (damage not in ("", "number"))
 
@@ -599,7 +599,38 @@ def test_a_number_cut_by_a_chunk_end_is_read_whole(tmp_path):
     path.write_text(json.dumps(data), encoding="utf-8")
     whole, encoding = importer._decoded(path)
     start = importer._stream_header(whole)[1]
-    expected = list(importer.stream_members(path, whole, start))
+    expected = list(_whole_text_members(path, whole, start))
     assert expected[1][0] == 1234567
     for chunk in range(1, 80):
         assert list(importer.file_members(path, encoding, start, chunk)) == expected, chunk
+
+
+def _whole_text_members(path, text: str, start: int):
+    """The oracle for importer.file_members: the members of a text held whole, as the
+    importer read them before it read files in chunks (raw_decode along the text)."""
+    decoder, ws = json.JSONDecoder(), re.compile(r"[ \t\n\r]*")
+    lineno, seen, pos = 1, 0, ws.match(text, start).end()
+    try:
+        if text[pos : pos + 1] == "]":
+            pos += 1
+        else:
+            while True:
+                rec, end = decoder.raw_decode(text, pos)
+                lineno += text.count("\n", seen, pos)
+                seen = pos
+                yield rec, lineno, pos, end
+                pos = ws.match(text, end).end()
+                if text[pos : pos + 1] == ",":
+                    pos = ws.match(text, pos + 1).end()
+                    continue
+                if text[pos : pos + 1] != "]":
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+                pos += 1
+                break
+        rest = text[pos:].strip()
+        if rest != "}":  # more keys after the members: they must still be valid JSON
+            if not rest.startswith(","):
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+            json.loads("{" + rest[1:])
+    except json.JSONDecodeError as e:
+        raise importer.BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import pickle
 import sqlite3
 import subprocess
@@ -51,7 +52,6 @@ from zppcli.importer import (
     lookup_skill,
     period_ids,
     period_values,
-    stream_members,
 )
 from zppcli.names import check_handle
 from zppcli.searchindex import _fold, fts_rowid
@@ -62,7 +62,7 @@ from zppcli.store import _LIST_JSON, _LOG_JSON, _time_ordered_ids
 # soon; then big ones, whose rows, sorted by id, meet the db's indexes in fewer pages.
 FIRST_SEGMENT = 500
 SEGMENT = 5000
-WORKERS_FROM = 4_000_000  # characters in a file from which workers prepare it (~5,000 members)
+WORKERS_FROM = 4_000_000  # bytes of a file from which workers prepare it (~5,000 members)
 READ_CHUNK = 1 << 22  # bytes a worker reads at a time: it never holds the whole text
 MAX_WORKERS = 3
 FTS_HASHSIZE = 64 << 20  # bytes of search-index terms held before they are written
@@ -408,15 +408,10 @@ class Preparer:
         finally:
             conn.close()
 
-    def segments(self, text: str | None = None) -> Iterator[Segment | Failure]:
-        """This lane's segments of the file (of text, when the caller has read it), then a
-        Failure if the file breaks off."""
+    def segments(self) -> Iterator[Segment | Failure]:
+        """This lane's segments of the file, then a Failure if the file breaks off."""
         job = self.job
-        path = Path(job.path)
-        if text is None:  # a worker
-            records = file_members(path, job.encoding, job.start, job.chunk)
-        else:
-            records = stream_members(path, text, job.start)
+        records = file_members(Path(job.path), job.encoding, job.start, job.chunk)
         number = 0
         try:
             while True:
@@ -488,11 +483,8 @@ def load(imp, source, report, progress: Callable[[int], None] | None, apply_one:
     # The search index collects 64 MB of terms before it writes them out, not 1 MB:
     # fewer, bigger index segments (100,000 members: 1.2 s less); as it was afterwards.
     _fts_hashsize(conn, FTS_HASHSIZE)
-    text = source.text
-    if workers:
-        source.release()  # only a record that repeats another is read from it again
-        text = None
-    for seg in segments(job, workers, text):
+    source.release()  # only a record that repeats another is read from it again
+    for seg in segments(job, workers):
         if isinstance(seg, Failure):
             raise BadRecord(seg.where, seg.reason)
         copier.load(seg.data)
@@ -510,7 +502,7 @@ def _fts_hashsize(conn: sqlite3.Connection, size: int) -> None:
 
 def _worker_count(source) -> int:
     cores = usable_cpus()
-    if len(source.text) < WORKERS_FROM or cores < 2 or not sys.executable:
+    if os.path.getsize(source.path) < WORKERS_FROM or cores < 2 or not sys.executable:
         return 0
     return min(MAX_WORKERS, cores)
 
@@ -674,11 +666,11 @@ BOOT = (
 )
 
 
-def segments(job: Job, workers: int, text: str | None) -> Iterator[Segment | Failure]:
+def segments(job: Job, workers: int) -> Iterator[Segment | Failure]:
     """The file's segments in order: prepared here (workers 0), or by that many
     worker processes taking them in turn."""
     if workers == 0:
-        yield from Preparer(job).segments(text)
+        yield from Preparer(job).segments()
         return
     procs = []
     try:

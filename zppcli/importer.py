@@ -438,29 +438,18 @@ class JsonMembers:
         self._text = None
 
     def __iter__(self) -> Iterator[Incoming | Malformed]:
-        for rec, lineno, _, _ in stream_members(self.path, self.text, self.start):
+        for rec, lineno, _, _ in file_members(self.path, self.encoding, self.start):
             yield _member_item(rec, f"{self.path}:{lineno}")
-
-
-def stream_members(path: Path, text: str, start: int) -> Iterator[tuple[Any, int, int, int]]:
-    """(member object, its line, its start and end offset) from just inside the
-    members array; a JSON error is a BadRecord naming the line."""
-    lineno, seen = 1, 0
-    try:
-        for rec, at, end in _stream_members(text, start):
-            lineno += text.count("\n", seen, at)
-            seen = at
-            yield rec, lineno, at, end
-    except json.JSONDecodeError as e:
-        raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
 
 
 def file_members(
     path: Path, encoding: str, start: int, chunk: int = 1 << 22
 ) -> Iterator[tuple[Any, int, int, int]]:
-    """stream_members, reading the file `chunk` bytes at a time (a worker process need
-    not hold a 100 MB text): the same records, lines, offsets into the whole text, and
-    errors. test_bulkimport compares the two on many chunk sizes."""
+    """(member object, its line, its start and end offset in the text) from just inside
+    the members array, then a check that the rest of the file is valid JSON; a JSON
+    error is a BadRecord naming the line. Reads the file `chunk` bytes at a time: a
+    worker process never holds a 100 MB text (test_bulkimport compares it with a
+    reader of the whole text on every chunk size)."""
     import codecs
 
     decoder = codecs.getincrementaldecoder(encoding)()
@@ -561,31 +550,6 @@ def _stream_header(text: str) -> tuple[dict, int] | None:
         pos = _WS.match(text, pos).end()
         if text[pos : pos + 1] == ",":
             pos += 1
-
-
-def _stream_members(text: str, pos: int) -> Iterator[tuple[Any, int, int]]:
-    """(member object, its start and end offset) from just inside the members array;
-    then checks that the rest of the file is valid JSON."""
-    pos = _WS.match(text, pos).end()
-    if text[pos : pos + 1] == "]":
-        pos += 1
-    else:
-        while True:
-            rec, end = _DECODER.raw_decode(text, pos)
-            yield rec, pos, end
-            pos = _WS.match(text, end).end()
-            if text[pos : pos + 1] == ",":
-                pos = _WS.match(text, pos + 1).end()
-                continue
-            if text[pos : pos + 1] != "]":
-                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-            pos += 1
-            break
-    rest = text[pos:].strip()
-    if rest != "}":  # more keys after the members: they must still be valid JSON
-        if not rest.startswith(","):
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-        json.loads("{" + rest[1:])
 
 
 def _check_format(path: Path, data: dict) -> None:
