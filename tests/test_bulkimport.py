@@ -9,6 +9,7 @@ import os
 import random
 import re
 import sqlite3
+import subprocess
 import uuid
 
 import pytest
@@ -477,6 +478,58 @@ def test_a_worker_that_dies_fails_the_import_and_changes_nothing(
     conn.close()
 
 
+DYING_WORKER = """
+import os, sys
+sys.path[:] = sys.argv[1].split("\\n")
+from zppcli import bulkimport as b
+
+calls = []
+init, prepare, send = b.Preparer.__init__, b.Preparer.prepare, b._Relay.send
+
+def die(name):
+    calls.append(name)
+    if calls.count(name) == 2 and lane == [1] and name == sys.argv[2]:
+        os._exit(5)
+
+def counted_init(self, job):
+    lane.append(job.lane)
+    init(self, job)
+
+lane = []
+b.Preparer.__init__ = counted_init
+b.Preparer.prepare = lambda self, *a: die("prepare") or prepare(self, *a)
+b._Relay.send = lambda self, *a: die("send") or send(self, *a)
+b.worker()
+"""
+
+
+@pytest.mark.parametrize("where", ["prepare", "send"])
+def test_a_worker_that_dies_midway_fails_the_import_and_changes_nothing(
+    run, tmp_path, monkeypatch, source, where
+):
+    """Lane 1 dies at its second segment: before it tells lane 0 where the segment
+    after it starts (send), or after (prepare). Never an import that stops early
+    as if the file ended there."""
+    monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)
+    monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 2)
+    monkeypatch.setattr(bulkimport, "SEGMENT", 7)
+    monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 2)
+    script = tmp_path / "dying.py"
+    script.write_text(DYING_WORKER, encoding="utf-8")
+    popen = subprocess.Popen
+
+    def dying(args, **kw):  # the worker's command line, with the script and where
+        return popen([args[0], str(script), args[3], where], **kw)
+
+    monkeypatch.setattr(bulkimport.subprocess, "Popen", dying)
+    db, r = _import(run, tmp_path, monkeypatch, source, "dies")
+    assert r.exit_code == 1, r.stderr
+    assert r.stderr.splitlines()[-1] == "zpp: import worker 1 stopped (exit code 5)"
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM members").fetchone() == (0,)
+    conn.close()
+
+
 def test_time_ordered_uuids_from_one_millisecond_import_and_are_found(run, tmp_path, monkeypatch):
     """UUIDv7 as PostgreSQL's uuidv7() makes them: one millisecond, a sub-millisecond
     counter, random bits. They share their first 15 hex digits, which keyed the
@@ -548,7 +601,7 @@ def _parent(pid: str) -> int | None:
 def test_reading_the_file_in_chunks_gives_what_reading_it_whole_gives(
     tmp_path_factory, chunk, layout, damage
 ):
-    """importer.file_members (workers read big files a chunk at a time) against
+    """importer.MemberReader (workers read big files a chunk at a time) against
     a reader of the whole text: the same records, lines and offsets, and the
     same error, wherever the chunks end."""
     data = directory(6, seed=11)
@@ -587,7 +640,7 @@ def test_reading_the_file_in_chunks_gives_what_reading_it_whole_gives(
         return out
 
     expected = run(_whole_text_members(path, whole, start))
-    assert run(importer.file_members(path, encoding, start, chunk)) == expected
+    assert run(importer.MemberReader(path, encoding, start, chunk)) == expected
     assert (expected[-1][0] == "error") == (damage not in ("", "number"))
 
 
@@ -601,11 +654,11 @@ def test_a_number_cut_by_a_chunk_end_is_read_whole(tmp_path):
     expected = list(_whole_text_members(path, whole, start))
     assert expected[1][0] == 1234567
     for chunk in range(1, 80):
-        assert list(importer.file_members(path, encoding, start, chunk)) == expected, chunk
+        assert list(importer.MemberReader(path, encoding, start, chunk)) == expected, chunk
 
 
 def _whole_text_members(path, text: str, start: int):
-    """The oracle for importer.file_members: the members of a text held whole, as the
+    """The oracle for importer.MemberReader: the members of a text held whole, as the
     importer read them before it read files in chunks (raw_decode along the text)."""
     decoder, ws = json.JSONDecoder(), re.compile(r"[ \t\n\r]*")
     lineno, seen, pos = 1, 0, ws.match(text, start).end()

@@ -23,6 +23,7 @@ record-at-a-time importer writes (test_bulkimport.py compares the two).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -44,10 +45,10 @@ from zppcli.exportworker import usable_cpus
 from zppcli.importer import (
     BadRecord,
     Incoming,
+    MemberReader,
     _member_item,
     _uuid,
     checked,
-    file_members,
     lookup_collective,
     lookup_skill,
     period_ids,
@@ -103,6 +104,7 @@ class Job:
     chunk: int = READ_CHUNK
     lane: int = 0  # this worker prepares segments lane, lane + lanes, ...
     lanes: int = 1
+    handoff: tuple[int, int] = (-1, -1)  # pipe fds: from the lane before, to the one after
 
 
 def make_job(imp, source) -> Job:
@@ -410,26 +412,61 @@ class Preparer:
             conn.close()
 
     def segments(self) -> Iterator[Segment | Failure]:
-        """This lane's segments of the file, then a Failure if the file breaks off."""
+        """This lane's segments of the file, then a Failure if the file breaks off.
+
+        With lanes, each worker parses only its own segments: having read one, it
+        tells the next lane where the segment after it starts (job.handoff), and
+        waits to be told where its own next one starts."""
         job = self.job
-        records = file_members(Path(job.path), job.encoding, job.start, job.chunk)
+        reader = MemberReader(Path(job.path), job.encoding, job.start, job.chunk)
+        relay = _Relay(job.handoff) if job.lanes > 1 else None
         number = 0
         try:
             while True:
                 size = min(job.segment, job.first_segment << number)
-                if number % job.lanes != job.lane:  # another worker's: read past it
-                    for _ in islice(records, size):
-                        pass
-                    chunk = None
+                if number % job.lanes != job.lane:  # another worker's
+                    at = relay.receive()
+                    if at is None:  # the file ends (or breaks off) before this one
+                        return
+                    reader.seek(*at)
                 else:
-                    chunk = list(islice(records, size))
-                    if chunk:
-                        yield self.prepare(number, chunk)
-                if chunk == []:
-                    return
+                    try:
+                        records = list(islice(reader, size))
+                        at = reader.at()
+                    except BadRecord:
+                        if relay:
+                            relay.send(None)
+                        raise
+                    if relay:
+                        relay.send(at)
+                    if records:
+                        yield self.prepare(number, records)
+                    if at is None:
+                        return
                 number += 1
         except BadRecord as e:
             yield Failure(e.where, e.reason)
+        finally:
+            reader.close()
+
+
+class _Relay:
+    """A worker's ends of the ring of pipes: where a segment starts, from the lane
+    before it, to the lane after it ("offset line", or "end")."""
+
+    def __init__(self, fds: tuple[int, int]):
+        self.inbox = os.fdopen(fds[0], "rb")
+        self.outbox = os.fdopen(fds[1], "wb", buffering=0)
+
+    def receive(self) -> tuple[int, int] | None:
+        words = self.inbox.readline().split()
+        if not words:  # the lane before died: stop without the final None, so the
+            raise SystemExit(1)  # importing process cannot take the file for done
+        return (int(words[0]), int(words[1])) if len(words) == 2 else None
+
+    def send(self, at: tuple[int, int] | None) -> None:
+        with contextlib.suppress(BrokenPipeError):  # the lane after stopped
+            self.outbox.write(b"end\n" if at is None else b"%d %d\n" % at)
 
 
 def _period_row_ids(item) -> list[str | None]:
@@ -681,20 +718,27 @@ def segments(job: Job, workers: int) -> Iterator[Segment | Failure]:
         yield from Preparer(job).segments()
         return
     procs = []
+    ring = [os.pipe() for _ in range(workers)]  # ring[k]: from lane k to lane k + 1
     try:
         for lane in range(workers):
+            handoff = (ring[lane - 1][0], ring[lane][1])
             proc = subprocess.Popen(
                 [sys.executable, "-c", BOOT, "\n".join(sys.path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                pass_fds=handoff,
             )
+            procs.append(proc)
             pickle.dump(
-                Job(**{**job.__dict__, "lane": lane, "lanes": workers}),
+                Job(**{**job.__dict__, "lane": lane, "lanes": workers, "handoff": handoff}),
                 proc.stdin,
                 protocol=pickle.HIGHEST_PROTOCOL,
             )
             proc.stdin.close()
-            procs.append(proc)
+        for fds in ring:  # the workers hold them now: a lane's death is an end of file
+            for fd in fds:
+                os.close(fd)
+        ring = []
         number = 0
         while True:
             proc = procs[number % workers]
@@ -711,6 +755,9 @@ def segments(job: Job, workers: int) -> Iterator[Segment | Failure]:
                 return
             number += 1
     finally:
+        for fds in ring:
+            for fd in fds:
+                os.close(fd)
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()

@@ -438,92 +438,146 @@ class JsonMembers:
         self._text = None
 
     def __iter__(self) -> Iterator[Incoming | Malformed]:
-        for rec, lineno, _, _ in file_members(self.path, self.encoding, self.start):
+        for rec, lineno, _, _ in MemberReader(self.path, self.encoding, self.start):
             yield _member_item(rec, f"{self.path}:{lineno}")
 
 
-def file_members(
-    path: Path, encoding: str, start: int, chunk: int = 1 << 22
-) -> Iterator[tuple[Any, int, int, int]]:
-    """(member object, its line, its start and end offset in the text) from just inside
-    the members array, then a check that the rest of the file is valid JSON; a JSON
-    error is a BadRecord naming the line. Reads the file `chunk` bytes at a time: a
-    worker process never holds a 100 MB text (test_bulkimport compares it with a
-    reader of the whole text on every chunk size)."""
-    import codecs
+class MemberReader:
+    """The members array of a directory file, from just inside it: iterating gives
+    (member object, its line, its start and end offset in the text); after the
+    array, a check that the rest of the file is valid JSON. A JSON error is a
+    BadRecord naming the line. Reads the file `chunk` bytes at a time: a worker
+    process never holds a 100 MB text (test_bulkimport compares it with a reader
+    of the whole text on every chunk size).
 
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with open(path, "rb") as f:
-        buf, base, base_line = "", 0, 1  # buf is text[base:]; base_line: the line at base
-        counted, line = 0, 1  # the line at offset counted
-        eof = False
+    at() and seek() let import workers share the parsing: one parses a segment of
+    records, tells the next where the segment after it starts, and that one goes
+    there without parsing what lies between."""
 
-        def more() -> bool:
-            nonlocal buf, eof
-            if eof:
-                return False
-            data = f.read(chunk)
-            eof = not data
-            buf += decoder.decode(data, final=eof)
-            return True
+    def __init__(self, path: Path, encoding: str, start: int, chunk: int = 1 << 22):
+        import codecs
 
-        def skip(at: int) -> int:  # past JSON whitespace from offset at
-            while True:
-                end = base + _WS.match(buf, at - base).end()
-                if end - base < len(buf) or not more():
-                    return end
+        self.path, self.chunk = path, chunk
+        self._decoder = codecs.getincrementaldecoder(encoding)()
+        self._file = open(path, "rb")  # noqa: SIM115 (closed at the end, or by close())
+        self._buf, self._base, self._base_line = "", 0, 1  # buf is text[base:]
+        self._counted, self._line = 0, 1  # the line at offset counted
+        self._eof = False
+        self._pos = start  # where the next record starts, once _after is passed
+        self._after: int | None = None  # the end of the record last read, not yet passed
+        self._started = self._done = False  # _done: the array is read, the rest checked
 
-        def char(at: int) -> str:
-            while at - base >= len(buf) and more():
+    def __iter__(self) -> MemberReader:
+        return self
+
+    def __next__(self) -> tuple[Any, int, int, int]:
+        if self.at() is None:
+            raise StopIteration
+        buf, pos = self._buf, self._pos
+        while True:
+            try:
+                rec, end = _DECODER.raw_decode(buf, pos - self._base)
+            except json.JSONDecodeError as e:
+                if self._more():
+                    buf = self._buf
+                    continue
+                raise self._fail(e) from None
+            if end < len(buf) or not self._more():  # a value up to the end may go on
+                break
+            buf = self._buf
+        base = self._base
+        self._line += buf.count("\n", self._counted - base, pos - base)
+        self._counted = pos
+        self._after = base + end
+        return rec, self._line, pos, base + end
+
+    def at(self) -> tuple[int, int] | None:
+        """Where the next record starts and its line, or None after the last one."""
+        if not self._started:  # (a BadRecord comes from reading, not from making one)
+            self._started = True
+            while self._base + len(self._buf) <= self._pos and self._more():
                 pass
-            return buf[at - base : at - base + 1]
+            self._pos = self._skip(self._pos)
+            if self._char(self._pos) == "]":
+                self._end(self._pos + 1)
+        elif self._after is not None:  # past the delimiter after the record last read
+            pos = self._skip(self._after)
+            self._after = None
+            if self._char(pos) == ",":
+                self._pos = self._skip(pos + 1)
+                if self._pos - self._base > self.chunk:  # let go of what is read
+                    self.seek(self._pos, self._line_at(self._pos))
+            elif self._char(pos) == "]":
+                self._end(pos + 1)
+            else:
+                e = json.JSONDecodeError("Expecting ',' delimiter", self._buf, pos - self._base)
+                raise self._fail(e)
+        if self._done:
+            return None
+        return self._pos, self._line_at(self._pos)
 
-        def fail(e: json.JSONDecodeError) -> BadRecord:
-            return BadRecord(f"{path}:{base_line + e.lineno - 1}", f"not valid JSON: {e.msg}")
+    def seek(self, pos: int, line: int) -> None:
+        """Go on at offset pos (ahead), where at() said a record starts, on that line."""
+        while self._base + len(self._buf) < pos:
+            self._base += len(self._buf)
+            self._buf = ""
+            if not self._more():
+                break
+        self._buf = self._buf[pos - self._base :]
+        self._base = self._counted = self._pos = pos
+        self._base_line = self._line = line
+        self._after = None
 
-        while base + len(buf) <= start and more():
+    def close(self) -> None:
+        self._file.close()
+
+    def _line_at(self, pos: int) -> int:
+        return self._line + self._buf.count("\n", self._counted - self._base, pos - self._base)
+
+    def _more(self) -> bool:
+        if self._eof:
+            return False
+        data = self._file.read(self.chunk)
+        self._eof = not data
+        self._buf += self._decoder.decode(data, final=self._eof)
+        return True
+
+    def _skip(self, at: int) -> int:  # past JSON whitespace from offset at
+        while True:
+            end = self._base + _WS.match(self._buf, at - self._base).end()
+            if end - self._base < len(self._buf) or not self._more():
+                return end
+
+    def _char(self, at: int) -> str:
+        while at - self._base >= len(self._buf) and self._more():
             pass
-        pos = skip(start)
-        if char(pos) == "]":
-            pos += 1
-        else:
-            while True:
-                while True:
-                    try:
-                        rec, end = _DECODER.raw_decode(buf, pos - base)
-                    except json.JSONDecodeError as e:
-                        if more():
-                            continue
-                        raise fail(e) from None
-                    if end < len(buf) or not more():  # a value up to the end may go on
-                        break
-                line += buf.count("\n", counted - base, pos - base)
-                counted = pos
-                yield rec, line, pos, base + end
-                pos = skip(base + end)
-                if char(pos) == ",":
-                    pos = skip(pos + 1)
-                elif char(pos) == "]":
-                    pos += 1
-                    break
-                else:
-                    raise fail(json.JSONDecodeError("Expecting ',' delimiter", buf, pos - base))
-                if pos - base > chunk:  # let go of what is read
-                    line += buf.count("\n", counted - base, pos - base)
-                    counted = pos
-                    buf, base, base_line = buf[pos - base :], pos, line
-        while more():
+        return self._buf[at - self._base : at - self._base + 1]
+
+    def _fail(self, e: json.JSONDecodeError) -> BadRecord:
+        self.close()
+        return BadRecord(
+            f"{self.path}:{self._base_line + e.lineno - 1}", f"not valid JSON: {e.msg}"
+        )
+
+    def _end(self, pos: int) -> None:
+        """The array ends before pos: what follows it must still be valid JSON."""
+        self._done = True
+        while self._more():
             pass
-        rest = buf[pos - base :].strip()
-        if rest != "}":  # more keys after the members: they must still be valid JSON
+        self.close()
+        rest = self._buf[pos - self._base :].strip()
+        if rest != "}":  # more keys after the members
             try:
                 if not rest.startswith(","):
-                    raise json.JSONDecodeError("Expecting ',' delimiter", buf, pos - base)
+                    raise json.JSONDecodeError(
+                        "Expecting ',' delimiter", self._buf, pos - self._base
+                    )
                 json.loads("{" + rest[1:])
             except json.JSONDecodeError as e:
-                if e.doc is buf:
-                    raise fail(e) from None
-                raise BadRecord(f"{path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
+                if e.doc is self._buf:
+                    raise self._fail(e) from None
+                raise BadRecord(f"{self.path}:{e.lineno}", f"not valid JSON: {e.msg}") from None
+        self._buf = ""
 
 
 def _stream_header(text: str) -> tuple[dict, int] | None:
