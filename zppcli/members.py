@@ -292,9 +292,7 @@ def _apply_children(tx: Tx, member_id: str, data: MemberInput) -> None:
 
 
 def contact_id(member_id: str, kind: str, value: str) -> str:
-    from zppcli.store import derived_id
-
-    return derived_id("contact", member_id, kind, value)
+    return skills.derived_id("contact", member_id, kind, value)
 
 
 def live_contacts(conn: sqlite3.Connection, member_id: str, kind: str) -> list[sqlite3.Row]:

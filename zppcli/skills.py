@@ -33,18 +33,23 @@ SkillSpec = namedtuple(
 SkillSpec.__doc__ = "What `--skill camera:expert:mentor` asks for."
 
 
-def _derived_id(*parts: str) -> str:
-    from zppcli.store import derived_id
+_derive = None  # store.derived_id, once imported: a search imports skills, not store
 
-    return derived_id(*parts)
+
+def derived_id(*parts: str) -> str:
+    """store.derived_id (an import per call cost an import of 100,000 members 0.4 s)."""
+    global _derive
+    if _derive is None:
+        from zppcli.store import derived_id as _derive
+    return _derive(*parts)
 
 
 def skill_id(name: str) -> str:
-    return _derived_id("skill", slug(name))
+    return derived_id("skill", slug(name))
 
 
 def alias_id(skill: str, alias: str) -> str:
-    return _derived_id("alias", skill, fold(alias))
+    return derived_id("alias", skill, fold(alias))
 
 
 def catalogue(conn: sqlite3.Connection) -> list[Skill]:
@@ -188,7 +193,7 @@ def remove_skill(tx: Tx, ref: str) -> tuple[Skill, int]:
 
 # -- a member's skills --------------------------------------------------------
 def member_skill_id(member_id: str, sid: str) -> str:
-    return _derived_id("member_skill", member_id, sid)
+    return derived_id("member_skill", member_id, sid)
 
 
 def set_member_skill(tx: Tx, member_id: str, spec: SkillSpec, field: str = "skill") -> Skill:

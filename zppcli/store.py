@@ -48,13 +48,14 @@ MEMBER_COLUMN = {
 
 
 _NAMESPACE_BYTES = NAMESPACE.bytes
-_VARIANT = "89ab89ab89ab89ab"  # the RFC 4122 variant: first hex digit of group 4 -> 8, 9, a or b
+# the RFC 4122 variant: the first hex digit of group 4 becomes 8, 9, a or b
+_VARIANT = {d: "89ab"[int(d, 16) % 4] for d in "0123456789abcdef"}
 
 
 def derived_id(*parts: str) -> str:
     """str(uuid.uuid5(NAMESPACE, "\x1f".join(parts))), without building a UUID object."""
     h = hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def new_id() -> str:
