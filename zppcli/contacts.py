@@ -18,6 +18,11 @@ _EMAIL_PATTERN = (
 )
 
 
+@functools.cache
+def _email_re() -> re.Pattern:
+    return re.compile(_EMAIL_PATTERN)
+
+
 def split_typed(text: str, types: tuple[str, ...]) -> tuple[str | None, str]:
     """'home=035 123' -> ('home', '035 123'); a prefix that is no known type is kept."""
     head, sep, rest = text.partition("=")
@@ -29,12 +34,7 @@ def split_typed(text: str, types: tuple[str, ...]) -> tuple[str | None, str]:
 def normalize_email(value: str, field: str = "email") -> str:
     text = value.strip()
     local = text.rpartition("@")[0]
-    if (
-        not re.match(_EMAIL_PATTERN, text)
-        or ".." in text
-        or local.startswith(".")
-        or local.endswith(".")
-    ):
+    if not _email_re().match(text) or ".." in text or local.startswith(".") or local.endswith("."):
         raise InvalidInput(field, value, "not a valid e-mail address (like naam@voorbeeld.nl)")
     # Stored lower-cased: duplicates are found with an index, and no mail
     # provider in use treats the local part as case-sensitive.
@@ -68,31 +68,43 @@ E164 = re.compile(r"\+[1-9][0-9]{6,14}")  # fullmatch: ASCII digits, no line end
 
 def check_e164(value: str) -> str:
     """An E.164 number (E164) checked for validity (without normalize_phone's type lookup)."""
-    import phonenumbers
+    parts = _e164_parts(value)
+    if parts is not None:
+        valid = _valid_national(*parts)
+    else:
+        import phonenumbers
 
-    number = parsed_e164(value)
-    if number is None:
         try:
-            number = phonenumbers.parse(value)
+            valid = valid_number(phonenumbers.parse(value))
         except phonenumbers.NumberParseException:
-            number = None
-    if number is None or not valid_number(number):
+            valid = False
+    if not valid:
         raise InvalidInput("phone", value, "not a valid phone number (like +31 6 12345678)")
     return value
 
 
 def valid_number(number) -> bool:
-    """phonenumbers.is_valid_number(number): the number's type is known. For a country
-    code of one region, the same checks (the common types first: that some type
-    matches does not depend on the order) with the patterns compiled once
-    (phonenumbers looks each up again, eleven times a number); test_bulkimport
-    compares the two on every type of example number of every such region."""
-    import phonenumbers
+    """phonenumbers.is_valid_number(number): the number's type is known."""
+    if number.italian_leading_zero:
+        import phonenumbers
 
-    checks = _number_checks(number.country_code)
-    if checks is None or number.italian_leading_zero:
         return phonenumbers.is_valid_number(number)
-    national, (general, *types) = str(number.national_number), checks
+    return _valid_national(number.country_code, str(number.national_number))
+
+
+def _valid_national(country_code: int, national: str) -> bool:
+    """is_valid_number for a number without a leading zero. For a country code of one
+    region, the same checks (the common types first: that some type matches does not
+    depend on the order) with the patterns compiled once (phonenumbers looks each up
+    again, eleven times a number); test_bulkimport compares the two on every type of
+    example number of every such region."""
+    checks = _number_checks(country_code)
+    if checks is None:
+        import phonenumbers
+
+        number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+        return phonenumbers.is_valid_number(number)
+    general, *types = checks
     return _matches(general, national) and any(_matches(desc, national) for desc in types)
 
 
@@ -136,36 +148,51 @@ def _number_checks(country_code: int) -> tuple | None:
 
 
 def parsed_e164(value: str):
-    """phonenumbers.parse(value) for an E.164 number (E164) that parse takes apart
-    as written: its country code, then the national number, which starts with no 0
-    and no national prefix (parse would strip one off). None for any other: parse
-    it. Half the time of parse, an import's largest single cost; test_bulkimport
-    compares the two for every country code."""
-    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber
+    """phonenumbers.parse(value) for an E.164 number (E164) that parse takes apart as
+    written (see _e164_parts); None for any other: parse it. Half the time of parse;
+    test_bulkimport compares the two for every country code."""
+    parts = _e164_parts(value)
+    if parts is None:
+        return None
+    from phonenumbers import PhoneNumber
 
+    return PhoneNumber(country_code=parts[0], national_number=int(parts[1]))
+
+
+def _e164_parts(value: str) -> tuple[int, str] | None:
+    """(country code, national number) of an E.164 number (E164) as phonenumbers.parse
+    takes it apart: its country code, then the national number, which starts with no 0
+    and no national prefix (parse would strip one off); None for any other."""
     digits = value[1:]
     for i in (1, 2, 3):
-        country_code = int(digits[:i])
-        if country_code in COUNTRY_CODE_TO_REGION_CODE:
+        country = _country(int(digits[:i]))
+        if country is not None:
             break
     else:
         return None
     national = digits[i:]
-    if len(national) < 2 or national[0] == "0":
+    known, prefix = country
+    if not known or len(national) < 2 or national[0] == "0":
+        return None
+    if prefix is not None and prefix.match(national):
+        return None
+    return int(digits[:i]), national
+
+
+@functools.lru_cache(maxsize=512)
+def _country(country_code: int) -> tuple[bool, re.Pattern | None] | None:
+    """None when no region has the country code; else whether phonenumbers has metadata
+    for it, and its national prefix (for parsing), compiled."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+    if country_code not in COUNTRY_CODE_TO_REGION_CODE:
         return None
     region = COUNTRY_CODE_TO_REGION_CODE[country_code][0]
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
     if metadata is None:
-        return None
+        return False, None
     prefix = metadata.national_prefix_for_parsing
-    if prefix and _national_prefix(prefix).match(national):
-        return None
-    return PhoneNumber(country_code=country_code, national_number=int(national))
-
-
-@functools.lru_cache(maxsize=512)
-def _national_prefix(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+    return True, re.compile(prefix) if prefix else None
 
 
 def parse_phone(text: str, field: str = "phone") -> tuple[str, str]:
