@@ -146,7 +146,7 @@ def segment_schema(job: Job) -> str:
     for table in TABLES:
         cols = ["rec", "id"]
         cols += [f'"{c}"' + ("" if d is None else f" DEFAULT {d}") for c, d in job.columns[table]]
-        cols += ["created_at", "updated_at", "clocks"]
+        cols += ["clocks"]  # created_at and updated_at: Segment.now, for all rows
         parts.append(f"CREATE TABLE {table} ({', '.join(cols)});")
     parts.append("CREATE TABLE changes (rec, id, hlc, row_id, data);")
     parts.append("CREATE TABLE fts (rec, fts_rowid, member_id, name, skills, meta, bio);")
@@ -165,6 +165,7 @@ class Segment:
     records: list  # Fast, or importer.Incoming / Malformed for Importer.apply
     data: bytes = b""  # the serialized segment db
     last_stamp: str | None = None
+    now: str = ""  # the rows' created_at and updated_at
     # when every record is Fast: their UIDs, e-mail addresses, handles and period ids
     keys: tuple[list, list, list, list] | None = None
 
@@ -194,16 +195,19 @@ class Preparer:
     def stamps(self, count: int) -> list[str]:
         """The next count clocks, as Tx.insert_many ticks them, in this worker's lane
         of the counter (lane, lane + lanes, ...): no two workers stamp alike."""
-        job, now = self.job, clock.wall_ms()
-        wall, counter, out = self.wall, self.counter, []
+        lane, lanes, top, device = self.job.lane, self.job.lanes, clock.MAX_COUNTER, self.job.device
+        now, wall, counter, out = clock.wall_ms(), self.wall, self.counter, []
+        head = f"{wall:013d}-"
         for _ in range(count):
             if now > wall:
-                wall, counter = now, job.lane
+                wall, counter = now, lane
+                head = f"{wall:013d}-"
             else:
-                counter += job.lanes - (counter - job.lane) % job.lanes
-                if counter > clock.MAX_COUNTER:
-                    wall, counter = wall + 1, job.lane
-            out.append(f"{wall:013d}-{counter:05d}-{job.device}")
+                counter += lanes - (counter - lane) % lanes
+                if counter > top:
+                    wall, counter = wall + 1, lane
+                    head = f"{wall:013d}-"
+            out.append(f"{head}{counter:05d}-{device}")
         self.wall, self.counter = wall, counter
         return out
 
@@ -211,14 +215,14 @@ class Preparer:
         """One segment of (member object, line, start, end), in file order."""
         seg = Segment(number, [])
         rows: dict[str, list[tuple[str, int, dict]]] = {t: [] for t in TABLES}
-        docs = []
+        docs, logs = [], {}
         for rec_no, (rec, line, start, end) in enumerate(records):
             item = _member_item(rec, f"{self.job.path}:{line}")
             if not isinstance(item, Incoming):
                 seg.records.append(item)
                 continue
             try:
-                fast, own, doc = self.member(item)
+                fast, own, doc, logs[rec_no] = self.member(item)
             except (Slow, ZppError, ValueError, KeyError, TypeError, AttributeError):
                 seg.records.append(item)  # Importer.apply does it, or names the error
                 continue
@@ -226,7 +230,8 @@ class Preparer:
             for table, row_id, data in own:
                 rows[table].append((row_id, rec_no, data))
             docs.append((rec_no, *doc))
-        seg.data, seg.last_stamp = self.segment_db(rows, docs)
+        seg.now = store.utc_now()
+        seg.data, seg.last_stamp = self.segment_db(rows, docs, logs)
         if all(isinstance(r, Fast) for r in seg.records):
             fast = seg.records
             seg.keys = (
@@ -237,11 +242,12 @@ class Preparer:
             )
         return seg
 
-    def member(self, item) -> tuple[Fast, list[tuple[str, str, dict]], tuple]:
+    def member(self, item) -> tuple[Fast, list[tuple[str, str, dict]], tuple, str]:
         """A new member as Importer.apply writes it: its rows ((table, row id, the
-        data as the db and the change log get it), its own first) and its row of
-        the search index. Raises Slow for anything Importer would do otherwise,
-        or the error Importer would raise."""
+        data as the db and the change log get it), its own first), its row of the
+        search index and its change-log entry's data (importer.member_entries: the
+        member's data, its other rows under "rows"). Raises Slow for anything
+        Importer would do otherwise, or the error Importer would raise."""
         job = self.job
         values, emails, phones = checked(item)
         periods = period_ids(item)
@@ -357,18 +363,19 @@ class Preparer:
             0,
             0,
         )
-        return fast, own, doc
+        logged: dict[str, dict] = {}
+        for table, row_id, row in islice(own, 1, None):
+            logged.setdefault(table, {})[row_id] = row
+        return fast, own, doc, _LOG_JSON({**data, "rows": logged})
 
-    def segment_db(self, rows: dict, docs: list) -> tuple[bytes, str | None]:
+    def segment_db(self, rows: dict, docs: list, logs: dict[int, str]) -> tuple[bytes, str | None]:
         """The segment's tables, serialized, and the last stamp in them. Rows go in
         in id order per table, stamped in that order (as Tx.insert_many does)."""
         conn = sqlite3.connect(":memory:", isolation_level=None)
         try:
             conn.executescript(self.schema)
             conn.execute("BEGIN")
-            now, last = store.utc_now(), None
-            # by place in the segment, not member id: a later record may repeat an id
-            logged: dict[int, dict] = {}  # the member's change-log entry's data
+            last = None
             entries: list[tuple] = []  # (member id, place in segment, stamp)
             for table in TABLES:
                 table_rows = sorted(rows[table], key=_first)
@@ -382,23 +389,20 @@ class Preparer:
                     if shape not in shapes:
                         shapes[shape] = (_clocks_parts(shape), [])
                     parts, shape_rows = shapes[shape]
-                    shape_rows.append((rec_no, row_id, *data.values(), now, now, stamp.join(parts)))
+                    shape_rows.append((rec_no, row_id, *data.values(), stamp.join(parts)))
                     if table == "members":
-                        logged[rec_no] = {**data, "rows": {}}
                         entries.append((row_id, rec_no, stamp))
-                    else:
-                        logged[rec_no]["rows"].setdefault(table, {})[row_id] = data
                 for shape, (_, shape_rows) in shapes.items():
-                    names = ["rec", "id", *(f'"{c}"' for c in shape), "created_at", "updated_at"]
+                    names = ["rec", "id", *(f'"{c}"' for c in shape), "clocks"]
                     conn.executemany(
-                        f"INSERT INTO {table} ({', '.join(names)}, clocks)"
-                        f" VALUES ({', '.join('?' * (len(names) + 1))})",
+                        f"INSERT INTO {table} ({', '.join(names)})"
+                        f" VALUES ({', '.join('?' * len(names))})",
                         shape_rows,
                     )
             conn.executemany(
                 "INSERT INTO changes VALUES (?, ?, ?, ?, ?)",
                 [
-                    (rec_no, change_id, stamp, member_id, _LOG_JSON(logged[rec_no]))
+                    (rec_no, change_id, stamp, member_id, logs[rec_no])
                     for change_id, (member_id, rec_no, stamp) in zip(
                         _time_ordered_ids(len(entries)), entries, strict=True
                     )
@@ -531,7 +535,7 @@ def load(imp, source, report, progress: Callable[[int], None] | None, apply_one:
     for seg in segments(job, workers):
         if isinstance(seg, Failure):
             raise BadRecord(seg.where, seg.reason)
-        copier.load(seg.data)
+        copier.load(seg)
         _apply_segment(imp, source, seg, copier, seen, report, apply_one)
         if seg.last_stamp:
             tx.observe(seg.last_stamp)
@@ -652,43 +656,29 @@ class _Copier:
 
     def __init__(self, conn: sqlite3.Connection, job: Job):
         self.conn, self.layout = conn, None
+        self.params = {"device": job.device, "now": ""}  # and first, last: the records'
         self.sql = []
         for table in TABLES:
-            cols = ", ".join(
-                [
-                    "id",
-                    *(f'"{c}"' for c, _ in job.columns[table]),
-                    "created_at",
-                    "updated_at",
-                    "clocks",
-                ]
-            )
+            cols = ["id", *(f'"{c}"' for c, _ in job.columns[table]), "clocks"]
             self.sql.append(
-                (
-                    f"INSERT OR FAIL INTO main.{table} ({cols}) SELECT {cols} FROM {SCHEMA}.{table}"
-                    " WHERE rec BETWEEN ? AND ?",
-                    (),
-                )
+                f"INSERT OR FAIL INTO main.{table} ({', '.join(cols)}, created_at, updated_at)"
+                f" SELECT {', '.join(cols)}, :now, :now FROM {SCHEMA}.{table}"
+                " WHERE rec BETWEEN :first AND :last"
             )
         self.sql.append(
-            (
-                "INSERT OR FAIL INTO main.changes (id, hlc, device_id, tbl, row_id, op, data)"
-                f" SELECT id, hlc, ?, 'members', row_id, 'insert', data FROM {SCHEMA}.changes"
-                " WHERE rec BETWEEN ? AND ?",
-                (job.device,),
-            )
+            "INSERT OR FAIL INTO main.changes (id, hlc, device_id, tbl, row_id, op, data)"
+            f" SELECT id, hlc, :device, 'members', row_id, 'insert', data FROM {SCHEMA}.changes"
+            " WHERE rec BETWEEN :first AND :last"
         )
         self.sql.append(
-            (
-                "INSERT OR FAIL INTO main.members_fts (rowid, member_id, name, skills, meta, bio)"
-                f" SELECT fts_rowid, member_id, name, skills, meta, bio FROM {SCHEMA}.fts"
-                " WHERE rec BETWEEN ? AND ?",
-                (),
-            )
+            "INSERT OR FAIL INTO main.members_fts (rowid, member_id, name, skills, meta, bio)"
+            f" SELECT fts_rowid, member_id, name, skills, meta, bio FROM {SCHEMA}.fts"
+            " WHERE rec BETWEEN :first AND :last"
         )
 
-    def load(self, data: bytes) -> None:
-        self.conn.deserialize(data, name=SCHEMA)
+    def load(self, seg: Segment) -> None:
+        self.conn.deserialize(seg.data, name=SCHEMA)
+        self.params["now"] = seg.now
         layout = self.conn.execute(
             f"SELECT group_concat(name || ':' || rootpage) FROM {SCHEMA}.sqlite_schema"
         ).fetchone()[0]
@@ -698,8 +688,9 @@ class _Copier:
             raise RuntimeError(f"segment tables differ: {layout} != {self.layout}")
 
     def copy(self, first: int, last: int) -> None:
-        for sql, params in self.sql:
-            self.conn.execute(sql, (*params, first, last))
+        params = {**self.params, "first": first, "last": last}
+        for sql in self.sql:
+            self.conn.execute(sql, params)
 
 
 # -- worker processes ------------------------------------------------------------------
