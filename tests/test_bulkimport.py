@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import signal
 import sqlite3
 import subprocess
 import uuid
@@ -187,6 +188,20 @@ def dump(path) -> dict:
 SOURCE: dict = {}
 
 
+@pytest.fixture(autouse=True)
+def no_hang():
+    """Workers that wait on each other for ever fail the test instead of hanging it."""
+
+    def hung(signum, frame):
+        raise TimeoutError("the import hangs (workers waiting on each other?)")
+
+    before = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, before)
+
+
 @pytest.fixture
 def source(tmp_path):
     data = directory(120, seed=7)
@@ -226,18 +241,41 @@ def test_fast_path_writes_what_the_record_at_a_time_importer_writes(
     monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 2)  # segments of 2, 4, then 7
     monkeypatch.setattr(bulkimport, "SEGMENT", 7)
     monkeypatch.setattr(bulkimport, "READ_CHUNK", 997)  # workers read the file in pieces
-    monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 2)
-    layouts = {  # workers find their members in either
-        "export": source.read_text(encoding="utf-8"),
-        "compact": json.dumps(SOURCE["data"], ensure_ascii=False),
+    layouts = {  # workers find their members in either, two or three of them
+        ("export", 2): source.read_text(encoding="utf-8"),
+        ("compact", 3): json.dumps(SOURCE["data"], ensure_ascii=False),
     }
-    for layout, content in layouts.items():
+    for (layout, lanes), content in layouts.items():
+        monkeypatch.setattr(bulkimport, "usable_cpus", lambda lanes=lanes: lanes)
         path = tmp_path / f"{layout}.json"
         path.write_text(content, encoding="utf-8")
         workers_db, workers = _import(run, tmp_path, monkeypatch, path, layout)
         where = re.compile(r"\w+\.json:\d+")  # a compact file is all one line
         assert where.sub("", workers.stdout) == where.sub("", slow.stdout), layout
         assert dump(workers_db) == expected, layout
+
+
+@pytest.mark.parametrize("count", range(7))
+def test_three_workers_end_wherever_the_file_ends(run, tmp_path, monkeypatch, count):
+    """Segments of one member taken in turn by three workers: the file ends in the
+    segment of each of them (and at once: no members). A lane that learns of the
+    end passes it on, so every worker stops and all the members are imported."""
+    monkeypatch.setattr(bulkimport, "WORKERS_FROM", 0)
+    monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 1)
+    monkeypatch.setattr(bulkimport, "SEGMENT", 1)
+    monkeypatch.setattr(bulkimport, "usable_cpus", lambda: 3)
+    data = directory(count, seed=13)
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    slow_db, slow = _import_slowly(run, tmp_path, monkeypatch, path)
+    db, r = _import(run, tmp_path, monkeypatch, path, "three")
+    assert r.exit_code == slow.exit_code == 0, r.stderr
+    assert dump(db) == dump(slow_db)
+    conn = sqlite3.connect(db)  # and not by importing nothing: lid-0 is a plain member
+    assert conn.execute("SELECT count(*) FROM members WHERE handle = 'lid-0'").fetchone() == (
+        (1,) if count else (0,)
+    )
+    conn.close()
 
 
 def _import_slowly(run, tmp_path, monkeypatch, path, *args):

@@ -420,7 +420,8 @@ class Preparer:
 
         With lanes, each worker parses only its own segments: having read one, it
         tells the next lane where the segment after it starts (job.handoff), and
-        waits to be told where its own next one starts."""
+        waits to be told where its own next one starts. The news that the file
+        ends (or breaks off) goes round the ring."""
         job = self.job
         reader = MemberReader(Path(job.path), job.encoding, job.start, job.chunk)
         relay = _Relay(job.handoff) if job.lanes > 1 else None
@@ -429,10 +430,12 @@ class Preparer:
             while True:
                 size = min(job.segment, job.first_segment << number)
                 if number % job.lanes != job.lane:  # another worker's
-                    at = relay.receive()
-                    if at is None:  # the file ends (or breaks off) before this one
-                        return
-                    reader.seek(*at)
+                    if (number + 1) % job.lanes == job.lane:  # the one before this lane's
+                        at = relay.receive()
+                        if at is None:
+                            relay.send(None)
+                            return
+                        reader.seek(*at)
                 else:
                     try:
                         records = list(islice(reader, size))
