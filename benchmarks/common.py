@@ -88,12 +88,15 @@ class _TreeSampler(threading.Thread):
     descendant. The sum of those peaks bounds the peak of the sum from above (the
     processes need not peak at once, and shared pages count in each).
 
-    Linux only (/proc). Descendants are looked for every SCAN seconds (a scan of
-    /proc costs ~1 ms, taken from the cores being measured); the peaks of those
-    found are read every READ seconds, as a process's last growth before it exits
-    is otherwise lost. A process that lives less than SCAN may be missed."""
+    Linux only (/proc). Every READ seconds it looks for descendants, through each
+    known process's /proc/PID/task/TID/children, and reads their peaks (a process's
+    last growth before it exits is otherwise lost). Without those files it scans
+    all of /proc, every SCAN seconds. Its time is taken from the cores being
+    measured: 0.8 s of CPU in a 13 s import when it read every 5 ms and scanned
+    /proc every 50 ms; now ~0.2 s. A process that lives less than READ (or SCAN)
+    may be missed."""
 
-    SCAN, READ = 0.05, 0.005
+    SCAN, READ = 0.1, 0.02
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
@@ -102,12 +105,30 @@ class _TreeSampler(threading.Thread):
     def run(self) -> None:
         next_scan = 0.0
         while not self.done.is_set():
-            if time.monotonic() >= next_scan:
+            if not self._children() and time.monotonic() >= next_scan:
                 self._scan()
                 next_scan = time.monotonic() + self.SCAN
             for pid in list(self.peaks):
                 self.peaks[pid] = max(self.peaks[pid], _vm_hwm_kb(pid))
             self.done.wait(self.READ)
+
+    def _children(self) -> bool:
+        """Add the children of every known process; False if /proc has no children files."""
+        try:
+            tasks = os.listdir(f"/proc/{self.root}/task")
+            if not os.path.exists(f"/proc/{self.root}/task/{tasks[0]}/children"):
+                return False
+        except (OSError, IndexError):
+            return True  # the root is gone: nothing more to find
+        for pid in list(self.peaks):
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                        for child in f.read().split():
+                            self.peaks.setdefault(int(child), 0)
+            except OSError:
+                continue  # gone
+        return True
 
     def _scan(self) -> None:
         parents = {}
