@@ -189,6 +189,8 @@ class Preparer:
         self.wall, self.counter = -1, 0
         if job.last_clock:
             self.wall, self.counter, _ = clock.parse_clock(job.last_clock)
+        self._file_size = os.path.getsize(job.path)  # bytes: about its characters
+        self._read = [0, 0]  # characters and members of this lane's segments so far
         self._skills: dict[str, str | None] = {}  # the same few names, over and over
         self._collectives: dict[str, str | None] = {}
 
@@ -415,6 +417,18 @@ class Preparer:
         finally:
             conn.close()
 
+    def _size(self, number: int, begin: tuple[int, int] | None) -> int:
+        """How many members segment `number` takes: FIRST_SEGMENT doubling up to
+        SEGMENT; towards the end of the file less, about a third of what is left
+        (with two lanes), so the last segments are small: the importing process
+        copies the last one while the workers have nothing left to do."""
+        job, (chars, count) = self.job, self._read
+        size = min(job.segment, job.first_segment << number)
+        if count and begin:
+            left = (self._file_size - begin[0]) * count // chars  # members, about
+            size = min(size, max(job.first_segment, left // (job.lanes + 1)))
+        return size
+
     def segments(self) -> Iterator[Segment | Failure]:
         """This lane's segments of the file, then a Failure if the file breaks off.
 
@@ -428,7 +442,6 @@ class Preparer:
         number = 0
         try:
             while True:
-                size = min(job.segment, job.first_segment << number)
                 if number % job.lanes != job.lane:  # another worker's
                     if (number + 1) % job.lanes == job.lane:  # the one before this lane's
                         at = relay.receive()
@@ -438,7 +451,8 @@ class Preparer:
                         reader.seek(*at)
                 else:
                     try:
-                        records = list(islice(reader, size))
+                        begin = reader.at()
+                        records = list(islice(reader, self._size(number, begin)))
                         at = reader.at()
                     except BadRecord:
                         if relay:
@@ -446,6 +460,9 @@ class Preparer:
                         raise
                     if relay:
                         relay.send(at)
+                    if records and at:
+                        self._read[0] += at[0] - begin[0]
+                        self._read[1] += len(records)
                     if records:
                         yield self.prepare(number, records)
                     if at is None:
