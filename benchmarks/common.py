@@ -93,10 +93,10 @@ class _TreeSampler(threading.Thread):
     last growth before it exits is otherwise lost). Without those files it scans
     all of /proc, every SCAN seconds. Its time is taken from the cores being
     measured: 0.8 s of CPU in a 13 s import when it read every 5 ms and scanned
-    /proc every 50 ms; now ~0.2 s. A process that lives less than READ (or SCAN)
-    may be missed."""
+    /proc every 50 ms, and slowed the import by as much again; now ~0.05 s. A
+    process that lives less than READ (or SCAN) may be missed."""
 
-    SCAN, READ = 0.1, 0.02
+    SCAN, READ = 0.1, 0.1
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
