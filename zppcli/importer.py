@@ -438,8 +438,12 @@ class JsonMembers:
         self._text = None
 
     def __iter__(self) -> Iterator[Incoming | Malformed]:
-        for rec, lineno, _, _ in MemberReader(self.path, self.encoding, self.start):
-            yield _member_item(rec, f"{self.path}:{lineno}")
+        reader = MemberReader(self.path, self.encoding, self.start)
+        try:
+            for rec, lineno, _, _ in reader:
+                yield _member_item(rec, f"{self.path}:{lineno}")
+        finally:
+            reader.close()
 
 
 class MemberReader:
