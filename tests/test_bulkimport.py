@@ -278,6 +278,28 @@ def test_three_workers_end_wherever_the_file_ends(run, tmp_path, monkeypatch, co
     conn.close()
 
 
+def test_the_last_segments_are_small(run, tmp_path, monkeypatch):
+    """Segments grow from FIRST_SEGMENT to SEGMENT, then shrink towards the end of the
+    file, so the importing process is not left copying a big last one alone."""
+    monkeypatch.setattr(bulkimport, "FIRST_SEGMENT", 10)
+    monkeypatch.setattr(bulkimport, "SEGMENT", 100)
+    sizes = []
+    prepare = bulkimport.Preparer.prepare
+
+    def counted(self, number, records):
+        sizes.append(len(records))
+        return prepare(self, number, records)
+
+    monkeypatch.setattr(bulkimport.Preparer, "prepare", counted)
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(directory(600, seed=14), ensure_ascii=False), encoding="utf-8")
+    _, r = _import(run, tmp_path, monkeypatch, path, "sizes")
+    assert r.exit_code == 0, r.stderr
+    assert sum(sizes) == 600 and sizes[:4] == [10, 20, 40, 80] and max(sizes) == 100
+    tail = sizes[sizes.index(100) :]
+    assert tail == sorted(tail, reverse=True) and tail[-1] <= 20 and len(tail) < 12, sizes
+
+
 def _import_slowly(run, tmp_path, monkeypatch, path, *args):
     with monkeypatch.context() as m:
         m.setattr(importer, "BULK", False)
