@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zppcli import bulkimport, contacts, importer
+from zppcli.errors import InvalidInput
 
 SKILLS = ["Camera", "Montage", "Geluid", "Regie", "Drone", "Color grading"]
 STAMP = re.compile(r"\d{13}-\d{5}-[0-9a-z]+")
@@ -394,10 +395,27 @@ def test_canonical_uuids_are_what_uuid_makes_of_them(value):
     assert importer._uuid(text.upper()) == text  # not canonical: the full parse
 
 
+def _phonenumbers_says_valid(value: str) -> bool:
+    import phonenumbers
+
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _check_e164_says_valid(value: str) -> bool:
+    try:
+        return contacts.check_e164(value) == value
+    except InvalidInput:
+        return False
+
+
 def test_e164_numbers_are_taken_apart_as_phonenumbers_parse_does():
-    """contacts.parsed_e164 stands in for phonenumbers.parse on E.164 numbers: for every
+    """contacts._e164_parts stands in for phonenumbers.parse on E.164 numbers: for every
     country code, numbers of every length, with and without a leading 0 or national
-    prefix, it gives parse's number or leaves it to parse (None)."""
+    prefix, it gives parse's country code and national number, or leaves the number
+    to parse (None). check_e164 says valid where phonenumbers does."""
     import phonenumbers
 
     rnd = random.Random(164)
@@ -409,14 +427,14 @@ def test_e164_numbers_are_taken_apart_as_phonenumbers_parse_does():
                 value = f"+{country_code}{first}{rest}"
                 if not contacts.E164.fullmatch(value):
                     continue
-                fast = contacts.parsed_e164(value)
-                if fast is None:
+                assert _check_e164_says_valid(value) == _phonenumbers_says_valid(value), value
+                parts = contacts._e164_parts(value)
+                if parts is None:
                     continue
                 taken += 1
-                assert fast == phonenumbers.parse(value), value
-                assert phonenumbers.is_valid_number(fast) == phonenumbers.is_valid_number(
-                    phonenumbers.parse(value)
-                )
+                number = phonenumbers.parse(value)
+                assert parts == (number.country_code, str(number.national_number)), value
+                assert not number.italian_leading_zero
     assert taken > 10_000  # the shortcut is what most numbers take
 
 
@@ -425,9 +443,11 @@ def test_e164_numbers_are_taken_apart_as_phonenumbers_parse_does():
 def test_e164_shortcut_on_any_e164_string(value):
     import phonenumbers
 
-    fast = contacts.parsed_e164(value)
-    if fast is not None:
-        assert fast == phonenumbers.parse(value)
+    parts = contacts._e164_parts(value)
+    if parts is not None:
+        number = phonenumbers.parse(value)
+        assert parts == (number.country_code, str(number.national_number))
+    assert _check_e164_says_valid(value) == _phonenumbers_says_valid(value)
 
 
 def test_a_dry_run_reports_what_the_record_at_a_time_importer_reports(
