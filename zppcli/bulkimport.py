@@ -389,7 +389,7 @@ class Preparer:
                 for (row_id, rec_no, data), stamp in zip(table_rows, stamps, strict=True):
                     shape = tuple(data)
                     if shape not in shapes:
-                        shapes[shape] = (_clocks_parts(shape), [])
+                        shapes[shape] = (store.clocks_parts(shape), [])
                     parts, shape_rows = shapes[shape]
                     shape_rows.append((rec_no, row_id, *data.values(), stamp.join(parts)))
                     if table == "members":
@@ -520,13 +520,6 @@ def _first(item: tuple) -> Any:
 
 def _second(item: tuple) -> Any:
     return item[1]
-
-
-def _clocks_parts(shape: tuple[str, ...]) -> list[str]:
-    """The clocks column as Tx.insert writes it ({column: stamp}), cut where the stamp goes."""
-    keys = sorted({*shape, "deleted"})
-    parts = [("{" if i == 0 else '", ') + json.dumps(k) + ': "' for i, k in enumerate(keys)]
-    return [*parts, '"}']
 
 
 # -- the importing process -------------------------------------------------------------

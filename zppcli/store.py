@@ -58,6 +58,15 @@ def derived_id(*parts: str) -> str:
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
+def clocks_parts(shape: tuple[str, ...]) -> list[str]:
+    """The clocks column of a new row with these columns (and deleted), as
+    json.dumps({column: stamp ...}, sort_keys=True) writes it, cut where the stamp
+    goes: stamp.join(parts)."""
+    keys = sorted({*shape, "deleted"})
+    parts = [("{" if i == 0 else '", ') + json.dumps(k) + ': "' for i, k in enumerate(keys)]
+    return [*parts, '"}']
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -238,12 +247,7 @@ class Tx:
             shape = tuple(values)
             if shape not in shapes:
                 self._check(table, values)
-                # the clocks column as json.dumps({c: stamp ...}, sort_keys=True) writes it
-                keys = sorted({*shape, "deleted"})
-                parts = [
-                    ("{" if i == 0 else '", ') + json.dumps(k) + ': "' for i, k in enumerate(keys)
-                ]
-                shapes[shape] = (parts + ['"}'], [])
+                shapes[shape] = (clocks_parts(shape), [])
             parts, table_rows = shapes[shape]
             if now_ms > wall:  # clock.tick, without parsing the last clock each time
                 wall, counter = now_ms, 0
